@@ -1,0 +1,82 @@
+"""A job: one file on its way to a model version, with explicit states."""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from speckle_uploader.speckle.models import RemoteState
+
+
+class JobState(enum.Enum):
+    WAITING = "waiting"
+    UPLOADING = "uploading"
+    REGISTERING = "registering"
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SUCCESS = "success"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INVALID_INPUT = "invalidInput"
+    TIMEOUT = "timeout"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def on_server(self) -> bool:
+        """The server holds the file and is working on it."""
+        return self in (JobState.QUEUED, JobState.PROCESSING)
+
+    @classmethod
+    def from_remote(cls, remote: RemoteState) -> JobState:
+        return cls(remote.value)
+
+
+FINAL_STATES = frozenset(
+    {JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED, JobState.INVALID_INPUT, JobState.TIMEOUT}
+)
+
+
+class JobEvent(enum.Enum):
+    ADDED = "added"
+    STATE = "state"  # state or message changed
+    PROGRESS = "progress"  # bytes sent or server progress changed
+
+
+@dataclass
+class Job:
+    id: int
+    path: Path
+    project_id: str
+    model_name: str
+    size: int = 0
+    state: JobState = JobState.WAITING
+    message: str = ""
+    bytes_sent: int = 0
+    server_progress: float | None = None
+    model_id: str | None = None
+    file_id: str | None = None
+    tracking_id: str | None = None
+    version_id: str | None = None
+    error_code: str | None = None
+    attempt: int = 0
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def file_name(self) -> str:
+        return self.path.name
+
+    @property
+    def upload_fraction(self) -> float:
+        return self.bytes_sent / self.size if self.size else 0.0
+
+    def version_url(self, server_url: str) -> str | None:
+        if not (self.version_id and self.model_id):
+            return None
+        return f"{server_url}/projects/{self.project_id}/models/{self.model_id}@{self.version_id}"

@@ -1,0 +1,312 @@
+"""The job queue: runs each file through its server's backend, a few at a time, and tells listeners.
+
+Only the transfer (store + register) holds one of the ``concurrency`` slots: following the server's
+processing costs nothing but a poll now and then, so a long import never holds back the next upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from speckle_uploader.jobs.job import Job, JobEvent, JobState
+from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target, backend_for
+from speckle_uploader.speckle.client import SpeckleClient
+from speckle_uploader.speckle.errors import (
+    CancellationRefusedError,
+    FileProblemError,
+    RateLimitedError,
+    ServerUnreachableError,
+    SpeckleError,
+)
+from speckle_uploader.speckle.file_rules import check_file
+from speckle_uploader.speckle.models import Model, RemoteStatus, ServerInfo
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[JobEvent, Job], None]
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to ask the server about a file it is processing."""
+
+    first: float = 0.5
+    factor: float = 1.5
+    maximum: float = 5.0
+    give_up_after: float = 300.0  # seconds without any answer before the job is failed
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Transient failures of the transfer (network, 5xx, 429, expired link, ETag mismatch)."""
+
+    attempts: int = 3
+    base_delay: float = 1.0
+
+    def delay(self, attempt: int, error: SpeckleError) -> float:
+        if isinstance(error, RateLimitedError) and error.retry_after is not None:
+            return error.retry_after
+        return self.base_delay * 2 ** (attempt - 1) * (1 + random.random() / 4)
+
+
+def model_name_for(path: Path) -> str:
+    """A model name the server accepts, from a file name (no leading #/$, no commas, slashes or backslashes)."""
+    name = path.stem.strip()
+    for bad in (",", "\\", "/"):
+        name = name.replace(bad, "-")
+    return name.lstrip("#$").strip() or "upload"
+
+
+class JobQueue:
+    def __init__(self, client: SpeckleClient, server: ServerInfo, *, backend: IngestionBackend | None = None,
+                 concurrency: int = 2, poll: PollPolicy = PollPolicy(), retry: RetryPolicy = RetryPolicy(),
+                 check_type: bool = True) -> None:
+        self.client = client
+        self.server = server
+        self.backend = backend or backend_for(server.kind, client)
+        self.poll = poll
+        self.retry_policy = retry
+        self.check_type = check_type
+        self._slots = asyncio.Semaphore(concurrency)
+        self._jobs: dict[int, Job] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._submissions: dict[int, tuple[Submission, Target]] = {}
+        self._listeners: list[Listener] = []
+        self._models: dict[tuple[str, str], Model] = {}
+        self._model_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._next_id = 1
+
+    # -- observing -------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: JobEvent, job: Job) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event, job)
+            except Exception:  # a broken listener must not break the uploads
+                log.exception("job listener failed")
+
+    @property
+    def jobs(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def job(self, job_id: int) -> Job:
+        return self._jobs[job_id]
+
+    # -- commands --------------------------------------------------------------------------------
+    def add(self, path: Path, project_id: str, model_name: str | None = None) -> Job:
+        """Queue a file. A file the server would refuse becomes a failed job at once, with the reason."""
+        job = Job(id=self._next_id, path=path, project_id=project_id, model_name=model_name or model_name_for(path))
+        self._next_id += 1
+        self._jobs[job.id] = job
+        try:
+            job.size = check_file(path, self.server.kind, self.server.blob_size_limit_bytes,
+                                  check_type=self.check_type)
+        except SpeckleError as exc:
+            self._finish(job, JobState.FAILED, str(exc), emit=False, code=exc.code)
+            self._emit(JobEvent.ADDED, job)
+            return job
+        job.message = "Waiting for a free upload slot"
+        self._emit(JobEvent.ADDED, job)
+        self._start(job)
+        return job
+
+    def retry(self, job_id: int) -> None:
+        """Run a finished job (failed, cancelled, ...) again from the start, with a fresh upload."""
+        job = self._jobs[job_id]
+        if not job.state.is_final:
+            return
+        try:
+            job.size = check_file(job.path, self.server.kind, self.server.blob_size_limit_bytes,
+                                  check_type=self.check_type)
+        except SpeckleError as exc:
+            self._finish(job, JobState.FAILED, str(exc), code=exc.code)
+            return
+        job.state, job.message, job.bytes_sent, job.server_progress = JobState.WAITING, "Waiting for a free upload slot", 0, None
+        job.file_id = job.tracking_id = job.version_id = job.error_code = None
+        job.finished_at = None
+        self._emit(JobEvent.STATE, job)
+        self._start(job)
+
+    def cancel(self, job_id: int) -> None:
+        """Stop a job. Before the server has the file this is immediate; after, only the cloud can stop it."""
+        job = self._jobs[job_id]
+        if job.state.is_final:
+            return
+        if job.state.on_server and job_id in self._submissions:
+            asyncio.get_running_loop().create_task(self._cancel_processing(job))
+            return
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+
+    async def wait(self) -> list[Job]:
+        """Wait until every job has reached a final state."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        return self.jobs
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    # -- the work --------------------------------------------------------------------------------
+    def _start(self, job: Job) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _t, job_id=job.id: self._tasks.pop(job_id, None))
+
+    async def _run(self, job: Job) -> None:
+        try:
+            async with self._slots:
+                job.started_at = time.time()
+                target = await self._target(job)
+                submission = await self._transfer(job, target)
+            self._submissions[job.id] = (submission, target)
+            await self._follow(job, submission, target)
+        except asyncio.CancelledError:
+            if not job.state.is_final:
+                self._finish(job, JobState.CANCELLED, "Cancelled before the server received the file")
+        except SpeckleError as exc:
+            self._finish(job, JobState.FAILED, str(exc), code=exc.code)
+        except Exception as exc:  # a bug must still end the job truthfully
+            log.exception("job %s failed unexpectedly", job.id)
+            self._finish(job, JobState.FAILED, f"Internal error: {exc!r}")
+        finally:
+            self._submissions.pop(job.id, None)
+
+    async def _target(self, job: Job) -> Target:
+        """The model to upload into, found by name (case-insensitive) or created, once per queue."""
+        key = (job.project_id, job.model_name.strip().lower())
+        async with self._model_locks.setdefault(key, asyncio.Lock()):
+            model = self._models.get(key)
+            if model is None:
+                self._set(job, JobState.WAITING, f"Finding model “{job.model_name}”")
+                model = await self.client.find_or_create_model(job.project_id, job.model_name)
+                self._models[key] = model
+        job.model_id = model.id
+        return Target(job.project_id, model.id, model.name)
+
+    async def _transfer(self, job: Job, target: Target) -> Submission:
+        attempts = self.retry_policy.attempts
+        for attempt in range(1, attempts + 1):
+            job.attempt = attempt
+            job.bytes_sent = 0
+            self._set(job, JobState.UPLOADING, "Uploading" if attempt == 1 else f"Uploading (attempt {attempt} of {attempts})")
+            before = _fingerprint(job.path)
+            try:
+                stored = await self.backend.store(job.path, job.size, target, lambda sent: self._progress(job, sent))
+                if _fingerprint(job.path) != before:
+                    raise FileProblemError(f"{job.file_name} changed while it was being uploaded; upload it again.")
+                job.file_id = stored.file_id
+                self._set(job, JobState.REGISTERING, "Registering the upload with the server")
+                return await self.backend.register(stored, target)
+            except SpeckleError as exc:
+                if not exc.retryable or attempt == attempts:
+                    raise
+                delay = self.retry_policy.delay(attempt, exc)
+                self._set(job, job.state, f"{exc} Retrying in {delay:.0f} s (attempt {attempt + 1} of {attempts})")
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _follow(self, job: Job, submission: Submission, target: Target) -> None:
+        job.tracking_id = submission.tracking_id
+        self._apply(job, submission.status)
+        delay = self.poll.first
+        failing_since: float | None = None
+        while not job.state.is_final:
+            await asyncio.sleep(delay)
+            try:
+                status = await self.backend.status(submission, target)
+            except SpeckleError as exc:
+                if not exc.retryable:
+                    raise
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since > self.poll.give_up_after:
+                    raise ServerUnreachableError(
+                        f"Lost contact with the server while it processed the file ({exc}). "
+                        "The version may still appear in the project."
+                    ) from exc
+                self._set(job, job.state, f"Lost contact with the server; still trying ({exc})")
+                delay = min(max(delay * self.poll.factor, getattr(exc, "retry_after", None) or 0), self.poll.maximum * 6)
+                continue
+            failing_since = None
+            changed = self._apply(job, status)
+            delay = self.poll.first if changed else min(delay * self.poll.factor, self.poll.maximum)
+
+    async def _cancel_processing(self, job: Job) -> None:
+        submission, target = self._submissions[job.id]
+        if not self.backend.can_cancel_processing:
+            self._set(job, job.state, str(CancellationRefusedError(
+                "This server cannot stop a file once it is processing; the version will still be created.")))
+            return
+        self._set(job, job.state, "Cancellation requested…")
+        try:
+            status = await self.backend.cancel(submission, target)
+        except SpeckleError as exc:
+            self._set(job, job.state, f"The server did not accept the cancellation: {exc}")
+            return
+        self._apply(job, status)
+
+    # -- state changes ---------------------------------------------------------------------------
+    def _apply(self, job: Job, status: RemoteStatus) -> bool:
+        """Take the server's status; return whether anything the user sees changed."""
+        state = JobState.from_remote(status.state)
+        if state is JobState.SUCCESS:
+            job.version_id = status.version_id
+        progress_changed = status.progress != job.server_progress
+        job.server_progress = status.progress
+        message = status.message or _default_message(state)
+        if state.is_final:
+            self._finish(job, state, message)
+            return True
+        if state is not job.state or message != job.message:
+            self._set(job, state, message)
+            return True
+        if progress_changed:
+            self._emit(JobEvent.PROGRESS, job)
+            return True
+        return False
+
+    def _set(self, job: Job, state: JobState, message: str) -> None:
+        job.state, job.message = state, message
+        self._emit(JobEvent.STATE, job)
+
+    def _progress(self, job: Job, sent: int) -> None:
+        job.bytes_sent = sent
+        self._emit(JobEvent.PROGRESS, job)
+
+    def _finish(self, job: Job, state: JobState, message: str, *, emit: bool = True, code: str | None = None) -> None:
+        job.state, job.message, job.error_code = state, message, code
+        job.finished_at = time.time()
+        if emit:
+            self._emit(JobEvent.STATE, job)
+
+
+def _default_message(state: JobState) -> str:
+    return {
+        JobState.QUEUED: "Queued on the server",
+        JobState.PROCESSING: "Processing",
+        JobState.SUCCESS: "New version created",
+        JobState.CANCELLED: "Cancelled",
+        JobState.FAILED: "The server could not import the file (no reason given)",
+        JobState.INVALID_INPUT: "The server found the file invalid",
+        JobState.TIMEOUT: "The server gave up processing this file (timeout)",
+    }.get(state, state.value)
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)

@@ -1,0 +1,93 @@
+"""Start the sandbox on loopback: in the running event loop, or in a thread of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from aiohttp import web
+
+from speckle_uploader.sandbox.server import Sandbox
+from speckle_uploader.sandbox.store import DEMO_TOKEN, SandboxConfig
+
+
+class SandboxServer:
+    """``async with SandboxServer(config) as server: server.url``"""
+
+    def __init__(self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 data_dir: Path | None = None) -> None:
+        self.sandbox = Sandbox(config, data_dir)
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+        self.token = DEMO_TOKEN
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.base_url
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.sandbox.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.sandbox.base_url = f"http://{host}:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SandboxServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class ThreadedSandbox:
+    """The sandbox on its own event loop in a daemon thread (tests, benchmarks, the demo window)."""
+
+    def __init__(self, config: SandboxConfig | None = None, **kwargs: object) -> None:
+        self.server = SandboxServer(config, **kwargs)  # type: ignore[arg-type]
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="speckle-sandbox", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.server.sandbox
+
+    def start(self) -> str:
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout=30)
+
+    def call(self, func, *args):  # type: ignore[no-untyped-def]
+        """Run ``func(*args)`` on the sandbox's loop (to change its state safely) and return the result."""
+        async def run():  # type: ignore[no-untyped-def]
+            return func(*args)
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+    def __enter__(self) -> ThreadedSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

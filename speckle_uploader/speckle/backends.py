@@ -1,0 +1,180 @@
+"""One interface over the three ways a Speckle server takes a file.
+
+- cloud: ``generateUploadUrl`` -> PUT (with ``additionalRequestHeaders``) -> ``startFileIngestion`` ->
+  ``project.ingestion(id).statusData``; processing can be cancelled.
+- file import (open-source 2.25.8+): ``generateUploadUrl`` -> PUT -> ``startFileImport`` ->
+  ``FileUpload.convertedStatus``.
+- legacy REST (older open-source): ``POST /api/file/...`` -> ``FileUpload.convertedStatus``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from speckle_uploader.speckle.blob import ProgressCallback, put_blob
+from speckle_uploader.speckle.client import SpeckleClient
+from speckle_uploader.speckle.errors import CancellationRefusedError, UnexpectedResponseError
+from speckle_uploader.speckle.legacy_rest import upload_legacy
+from speckle_uploader.speckle.models import RemoteState, RemoteStatus, ServerKind
+
+
+@dataclass(frozen=True)
+class Target:
+    project_id: str
+    model_id: str
+    model_name: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Bytes the server's storage holds; ``etag`` is None where upload and registration were one request."""
+
+    file_id: str
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A registered upload: what to follow on the server."""
+
+    file_id: str
+    tracking_id: str  # ingestion id on the cloud, FileUpload id elsewhere
+    status: RemoteStatus
+
+
+class IngestionBackend(ABC):
+    kind: ServerKind
+    can_cancel_processing = False
+
+    def __init__(self, client: SpeckleClient) -> None:
+        self.client = client
+
+    @abstractmethod
+    async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:
+        """Send the file's bytes."""
+
+    @abstractmethod
+    async def register(self, stored: StoredFile, target: Target) -> Submission:
+        """Tell the server the bytes are there and should become a version."""
+
+    @abstractmethod
+    async def status(self, submission: Submission, target: Target) -> RemoteStatus:
+        """Where the server's processing stands."""
+
+    async def cancel(self, submission: Submission, target: Target) -> RemoteStatus:
+        raise CancellationRefusedError(
+            "This server cannot stop a file once it is processing; the version will still be created."
+        )
+
+
+class _PresignedBackend(IngestionBackend):
+    cloud = False
+
+    async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:
+        upload = await self.client.generate_upload_url(target.project_id, path.name, cloud=self.cloud)
+        receipt = await put_blob(
+            self.client.http.client, upload.url, path, size,
+            headers=upload.additional_headers, on_progress=on_progress,
+        )
+        return StoredFile(file_id=upload.file_id, etag=receipt.etag)
+
+
+class CloudIngestionBackend(_PresignedBackend):
+    kind = ServerKind.CLOUD_INGESTION
+    can_cancel_processing = True
+    cloud = True
+
+    async def register(self, stored: StoredFile, target: Target) -> Submission:
+        ingestion = await self.client.start_file_ingestion(
+            target.project_id, target.model_id, stored.file_id, stored.etag or ""
+        )
+        return Submission(stored.file_id, str(ingestion["id"]), ingestion_status(ingestion))
+
+    async def status(self, submission: Submission, target: Target) -> RemoteStatus:
+        return ingestion_status(await self.client.ingestion(target.project_id, submission.tracking_id))
+
+    async def cancel(self, submission: Submission, target: Target) -> RemoteStatus:
+        ingestion = await self.client.request_ingestion_cancellation(
+            target.project_id, submission.tracking_id, "Cancelled in Speckle Uploader"
+        )
+        return ingestion_status(ingestion)
+
+
+class FileImportBackend(_PresignedBackend):
+    kind = ServerKind.FILE_IMPORT
+
+    async def register(self, stored: StoredFile, target: Target) -> Submission:
+        upload = await self.client.start_file_import(target.project_id, target.model_id, stored.file_id, stored.etag or "")
+        return Submission(stored.file_id, str(upload["id"]), file_upload_status(upload))
+
+    async def status(self, submission: Submission, target: Target) -> RemoteStatus:
+        return file_upload_status(await self.client.file_upload(target.project_id, submission.tracking_id))
+
+
+class LegacyRestBackend(IngestionBackend):
+    kind = ServerKind.LEGACY_REST
+
+    async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:
+        blob_id = await upload_legacy(self.client.http, target.project_id, target.model_name, path, size, on_progress)
+        return StoredFile(file_id=blob_id, etag=None)
+
+    async def register(self, stored: StoredFile, target: Target) -> Submission:
+        # The POST already registered it and queued the import.
+        return Submission(stored.file_id, stored.file_id, RemoteStatus(RemoteState.QUEUED, "Queued"))
+
+    async def status(self, submission: Submission, target: Target) -> RemoteStatus:
+        return file_upload_status(await self.client.file_upload(target.project_id, submission.tracking_id))
+
+
+def backend_for(kind: ServerKind, client: SpeckleClient) -> IngestionBackend:
+    backends: dict[ServerKind, type[IngestionBackend]] = {
+        ServerKind.CLOUD_INGESTION: CloudIngestionBackend,
+        ServerKind.FILE_IMPORT: FileImportBackend,
+        ServerKind.LEGACY_REST: LegacyRestBackend,
+    }
+    return backends[kind](client)
+
+
+_CONVERTED_STATUS = {0: RemoteState.QUEUED, 1: RemoteState.PROCESSING, 2: RemoteState.SUCCESS, 3: RemoteState.FAILED}
+
+
+def file_upload_status(upload: dict[str, Any]) -> RemoteStatus:
+    """``FileUpload.convertedStatus``: 0 queued, 1 processing, 2 success, 3 error."""
+    code = upload.get("convertedStatus")
+    state = _CONVERTED_STATUS.get(code) if isinstance(code, int) else None
+    if state is None:
+        raise UnexpectedResponseError(f"The server reported an unknown upload status {code!r}.")
+    message = str(upload.get("convertedMessage") or "")
+    version_id = upload.get("convertedVersionId")
+    if state is RemoteState.SUCCESS and not version_id:
+        raise UnexpectedResponseError("The server reported success without a version id.")
+    return RemoteStatus(state, message, None, str(version_id) if version_id else None)
+
+
+_INGESTION_MESSAGE_FIELDS = ("progressMessage", "errorReason", "cancellationMessage", "validationMessage")
+
+
+def ingestion_status(ingestion: dict[str, Any]) -> RemoteStatus:
+    """``ModelIngestion.statusData``: a union whose every member has ``status``."""
+    data = ingestion.get("statusData")
+    if not isinstance(data, dict) or "status" not in data:
+        raise UnexpectedResponseError("The server's ingestion answer has no status.")
+    try:
+        state = RemoteState(data["status"])
+    except ValueError:
+        # An unknown status is treated as a final failure rather than followed forever.
+        return RemoteStatus(RemoteState.FAILED, f"The server reported an unknown status {data['status']!r}.")
+    message = next((str(data[f]) for f in _INGESTION_MESSAGE_FIELDS if data.get(f)), "")
+    if state is RemoteState.TIMEOUT and not message:
+        message = "The server gave up processing this file (timeout)."
+    progress = data.get("progress")
+    version_id = data.get("versionId")
+    if state is RemoteState.SUCCESS and not version_id:
+        raise UnexpectedResponseError("The server reported success without a version id.")
+    return RemoteStatus(
+        state, message, float(progress) if isinstance(progress, (int, float)) else None,
+        str(version_id) if version_id else None,
+    )

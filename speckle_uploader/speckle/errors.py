@@ -1,0 +1,87 @@
+"""One exception hierarchy for everything the Speckle side can do wrong.
+
+Each error carries a sentence meant for a person (``str(error)``) and, where the server said
+something, its own words (``server_message``) and code.
+"""
+
+from __future__ import annotations
+
+
+class SpeckleError(Exception):
+    """Base class: ``str(err)`` is a sentence a user can read."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, server_message: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.server_message = server_message
+        self.code = code
+
+
+class InvalidTokenError(SpeckleError):
+    """The server refused the token (HTTP 403 "Your token is not valid.")."""
+
+
+class PermissionDeniedError(SpeckleError):
+    """Missing scope or role (GraphQL FORBIDDEN / UNAUTHORIZED)."""
+
+
+class ProjectNotFoundError(SpeckleError):
+    pass
+
+
+class ModelNotFoundError(SpeckleError):
+    pass
+
+
+class FileProblemError(SpeckleError):
+    """The local file cannot be uploaded as it is (missing, empty, unreadable, a folder, changed)."""
+
+
+class FileTooLargeError(SpeckleError):
+    pass
+
+
+class UnsupportedFileTypeError(SpeckleError):
+    pass
+
+
+class EtagMismatchError(SpeckleError):
+    """Blob storage and the server disagree on what was stored: upload again."""
+
+    retryable = True
+
+
+class RateLimitedError(SpeckleError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: str | None) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerUnreachableError(SpeckleError):
+    retryable = True
+
+
+class ServerFailureError(SpeckleError):
+    """The server answered with a 5xx: its problem, usually passing."""
+
+    retryable = True
+
+
+class BlobStorageError(SpeckleError):
+    """The presigned PUT was refused by the storage service."""
+
+    def __init__(self, message: str, *, status: int, **kwargs: str | None) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+        self.retryable = status >= 500 or status in (403, 408, 429)
+
+
+class CancellationRefusedError(SpeckleError):
+    """The server cannot, or would not, cancel this processing."""
+
+
+class UnexpectedResponseError(SpeckleError):
+    """The server answered something we do not understand (not Speckle, or a bug)."""

@@ -1,0 +1,71 @@
+"""Which local files a server will take, checked before a byte is sent.
+
+No query tells which extensions a server imports; these lists come from the servers' code and docs
+(research, section g). The server's own ``UNSUPPORTED_FILE_TYPE`` stays the last word, and a user can
+switch the type check off for a list that went stale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from speckle_uploader.speckle.errors import FileProblemError, FileTooLargeError, UnsupportedFileTypeError
+from speckle_uploader.speckle.models import ServerKind
+
+CLOUD_EXTENSIONS = frozenset(
+    {"ifc", "rvt", "nwc", "nwd", "dwg", "3dm", "obj", "skp", "step", "stp", "dgn", "vwx", "smc"}
+)
+OPEN_SOURCE_EXTENSIONS = frozenset({"ifc", "stl", "obj"})  # the default importer; next-gen takes ifc only
+
+ACCEPTED_EXTENSIONS: dict[ServerKind, frozenset[str]] = {
+    ServerKind.CLOUD_INGESTION: CLOUD_EXTENSIONS,
+    ServerKind.FILE_IMPORT: OPEN_SOURCE_EXTENSIONS,
+    ServerKind.LEGACY_REST: OPEN_SOURCE_EXTENSIONS,
+}
+
+
+def extension(path: Path) -> str:
+    return path.suffix.lower().lstrip(".")
+
+
+def human_size(size: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover
+
+
+def check_file(path: Path, kind: ServerKind, size_limit: int, *, check_type: bool = True) -> int:
+    """Return the file's size if the server should take it; raise a typed error saying why not."""
+    name = path.name or str(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise FileProblemError(f"{name}: no such file.") from None
+    except OSError as exc:
+        raise FileProblemError(f"{name}: cannot be read ({exc.strerror}).") from None
+    if path.is_dir():
+        raise FileProblemError(f"{name} is a folder; drop the files inside it instead.")
+    if not path.is_file():
+        raise FileProblemError(f"{name} is not a regular file.")
+    if stat.st_size == 0:
+        raise FileProblemError(f"{name} is empty (0 bytes); there is nothing to import.")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise FileProblemError(f"{name} cannot be read ({exc.strerror or exc}).") from None
+    ext = extension(path)
+    if not ext:
+        raise UnsupportedFileTypeError(f"{name} has no file extension; the server needs one to know the format.")
+    accepted = ACCEPTED_EXTENSIONS[kind]
+    if check_type and ext not in accepted:
+        raise UnsupportedFileTypeError(
+            f"{name}: this server does not import .{ext} files (it takes {', '.join('.' + e for e in sorted(accepted))})."
+        )
+    if size_limit and stat.st_size > size_limit:
+        raise FileTooLargeError(
+            f"{name} is {human_size(stat.st_size)}, over this server's limit of {human_size(size_limit)}."
+        )
+    return stat.st_size

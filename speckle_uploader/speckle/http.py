@@ -1,0 +1,213 @@
+"""The one HTTP connection per Speckle server, and how its answers become data or typed errors.
+
+The token is added per request to the Speckle server only: the shared ``httpx.AsyncClient`` carries no
+``Authorization`` default, so a request to blob storage can never leak it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from speckle_uploader.speckle.errors import (
+    EtagMismatchError,
+    FileTooLargeError,
+    InvalidTokenError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    ProjectNotFoundError,
+    RateLimitedError,
+    ServerFailureError,
+    ServerUnreachableError,
+    SpeckleError,
+    UnexpectedResponseError,
+    UnsupportedFileTypeError,
+)
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = "speckle-uploader"
+
+
+def normalise_server_url(url: str) -> str:
+    """``app.speckle.systems/`` -> ``https://app.speckle.systems``; keeps an explicit scheme and port."""
+    url = url.strip()
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{url!r} is not a server address (expected https://host)")
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+class SpeckleHttp:
+    """GraphQL and REST calls to one server, on one reused ``httpx.AsyncClient``."""
+
+    def __init__(self, server_url: str, token: str | None, *, client: httpx.AsyncClient | None = None) -> None:
+        self.server_url = normalise_server_url(server_url)
+        self._token = token
+        self._owns_client = client is None
+        self.client = client or httpx.AsyncClient(
+            timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+        )
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.server_url).netloc
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one operation; return ``data`` or raise the typed error for the first GraphQL error."""
+        try:
+            response = await self.client.post(
+                self.server_url + "/graphql",
+                json={"query": query, "variables": variables or {}},
+                headers=self.auth_headers(),
+            )
+        except httpx.TransportError as exc:
+            raise self.unreachable(exc) from exc
+        body = self.check_http(response)
+        if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
+            raise self.not_speckle(response)
+        errors = body.get("errors")
+        if errors:
+            raise error_from_graphql(errors)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise self.not_speckle(response)
+        return data
+
+    def check_http(self, response: httpx.Response) -> Any:
+        """Turn the HTTP status of a Speckle answer into an error where it is one; return the JSON body."""
+        body: Any = None
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        status = response.status_code
+        if status in (401, 403) and _is_token_refusal(body):
+            message = _rest_error_message(body) or "Your token is not valid."
+            raise InvalidTokenError(
+                f"{self.host} refused the access token ({message.rstrip('.')}). "
+                "Create a new personal access token and sign in again.",
+                server_message=message,
+                code="INVALID_TOKEN",
+            )
+        if status == 429:
+            raise rate_limited(response)
+        if status >= 500:
+            raise ServerFailureError(
+                f"{self.host} had a problem (HTTP {status}); try again in a moment.",
+                server_message=_rest_error_message(body),
+            )
+        if status == 400 and isinstance(body, dict) and body.get("errors"):
+            raise error_from_graphql(body["errors"])
+        if status >= 400 and not (isinstance(body, dict) and "errors" in body):
+            message = _rest_error_message(body)
+            if status in (401, 403):
+                raise PermissionDeniedError(
+                    f"{self.host} refused: {message or f'HTTP {status}'}", server_message=message
+                )
+            if status == 404 and body is None:
+                raise self.not_speckle(response)
+            raise UnexpectedResponseError(
+                f"{self.host} answered HTTP {status}: {message or response.reason_phrase}",
+                server_message=message,
+            )
+        return body
+
+    def unreachable(self, exc: httpx.TransportError) -> ServerUnreachableError:
+        if isinstance(exc, httpx.TimeoutException):
+            why = "it did not answer in time"
+        elif isinstance(exc, httpx.ConnectError):
+            why = "the connection was refused or the name is unknown"
+        else:
+            why = "the connection broke"
+        return ServerUnreachableError(
+            f"Cannot reach {self.host}: {why}. Check the address and your network.",
+            server_message=str(exc) or type(exc).__name__,
+        )
+
+    def not_speckle(self, response: httpx.Response) -> UnexpectedResponseError:
+        return UnexpectedResponseError(
+            f"{self.host} does not answer like a Speckle server (HTTP {response.status_code} at "
+            f"{response.request.url.path}). Check the server address."
+        )
+
+
+def rate_limited(response: httpx.Response) -> RateLimitedError:
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    wait = f" for {retry_after:.0f} s" if retry_after is not None else ""
+    return RateLimitedError(
+        f"The server asks us to slow down{wait} (too many requests).", retry_after=retry_after, code="RATE_LIMIT_ERROR"
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        import datetime as dt
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _is_token_refusal(body: Any) -> bool:
+    message = _rest_error_message(body)
+    return message is not None and "token" in message.lower()
+
+
+def _rest_error_message(body: Any) -> str | None:
+    """Speckle REST errors are ``{"error": "text"}`` or ``{"error": {"message": "text", "code": ...}}``."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    return None
+
+
+def error_from_graphql(errors: list[Any]) -> SpeckleError:
+    """Map the first GraphQL error to our typed error, keeping the server's words."""
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    message = str(first.get("message") or "Unknown error")
+    extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
+    code = str(extensions.get("code") or "")
+    kwargs: dict[str, str | None] = {"server_message": message, "code": code or None}
+    if code in ("FORBIDDEN", "UNAUTHORIZED", "STREAM_INVALID_ACCESS_ERROR"):
+        return PermissionDeniedError(f"Not allowed: {message}", **kwargs)
+    if code == "STREAM_NOT_FOUND":
+        return ProjectNotFoundError(f"Project not found: {message}", **kwargs)
+    if code in ("MODEL_NOT_FOUND", "BRANCH_NOT_FOUND"):
+        return ModelNotFoundError(f"Model not found: {message}", **kwargs)
+    if code == "UNSUPPORTED_FILE_TYPE":
+        return UnsupportedFileTypeError(f"The server does not import this kind of file: {message}", **kwargs)
+    if code == "RATE_LIMIT_ERROR":
+        return RateLimitedError("The server asks us to slow down (too many requests).", **kwargs)
+    if code in ("GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"):
+        return UnexpectedResponseError(
+            f"The server does not understand this request (a server version we do not support?): {message}", **kwargs
+        )
+    if message.startswith("ETag mismatch"):
+        return EtagMismatchError(f"The stored file does not match what was sent: {message}", **kwargs)
+    if message.startswith("File size exceeds"):
+        return FileTooLargeError(f"The file is too large for this server: {message}", **kwargs)
+    return SpeckleError(message, **kwargs)
