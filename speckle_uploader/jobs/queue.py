@@ -7,6 +7,7 @@ processing costs nothing but a poll now and then, so a long import never holds b
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -52,7 +53,7 @@ class RetryPolicy:
     def delay(self, attempt: int, error: SpeckleError) -> float:
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
             return error.retry_after
-        return self.base_delay * 2 ** (attempt - 1) * (1 + random.random() / 4)
+        return float(self.base_delay * 2 ** (attempt - 1) * (1 + random.random() / 4))
 
 
 def model_name_for(path: Path) -> str:
@@ -130,7 +131,8 @@ class JobQueue:
         except SpeckleError as exc:
             self._finish(job, JobState.FAILED, str(exc), code=exc.code)
             return
-        job.state, job.message, job.bytes_sent, job.server_progress = JobState.WAITING, "Waiting for a free upload slot", 0, None
+        job.state, job.message = JobState.WAITING, "Waiting for a free upload slot"
+        job.bytes_sent, job.server_progress = 0, None
         job.file_id = job.tracking_id = job.version_id = job.error_code = None
         job.finished_at = None
         self._emit(JobEvent.STATE, job)
@@ -163,7 +165,10 @@ class JobQueue:
     def _start(self, job: Job) -> None:
         task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
         self._tasks[job.id] = task
-        task.add_done_callback(lambda _t, job_id=job.id: self._tasks.pop(job_id, None))
+        task.add_done_callback(functools.partial(self._forget_task, job.id))
+
+    def _forget_task(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(job_id, None)
 
     async def _run(self, job: Job) -> None:
         try:
@@ -201,7 +206,8 @@ class JobQueue:
         for attempt in range(1, attempts + 1):
             job.attempt = attempt
             job.bytes_sent = 0
-            self._set(job, JobState.UPLOADING, "Uploading" if attempt == 1 else f"Uploading (attempt {attempt} of {attempts})")
+            self._set(job, JobState.UPLOADING,
+                      "Uploading" if attempt == 1 else f"Uploading (attempt {attempt} of {attempts})")
             before = _fingerprint(job.path)
             try:
                 stored = await self.backend.store(job.path, job.size, target, lambda sent: self._progress(job, sent))
@@ -237,7 +243,8 @@ class JobQueue:
                         "The version may still appear in the project."
                     ) from exc
                 self._set(job, job.state, f"Lost contact with the server; still trying ({exc})")
-                delay = min(max(delay * self.poll.factor, getattr(exc, "retry_after", None) or 0), self.poll.maximum * 6)
+                retry_after = getattr(exc, "retry_after", None) or 0.0
+                delay = min(max(delay * self.poll.factor, retry_after), self.poll.maximum * 6)
                 continue
             failing_since = None
             changed = self._apply(job, status)
@@ -285,7 +292,8 @@ class JobQueue:
         job.bytes_sent = sent
         self._emit(JobEvent.PROGRESS, job)
 
-    def _finish(self, job: Job, state: JobState, message: str, *, emit: bool = True, code: str | None = None) -> None:
+    def _finish(self, job: Job, state: JobState, message: str, *, emit: bool = True,
+                code: str | None = None) -> None:
         job.state, job.message, job.error_code = state, message, code
         job.finished_at = time.time()
         if emit:

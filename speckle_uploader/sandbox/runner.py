@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from speckle_uploader.sandbox.server import Sandbox
 from speckle_uploader.sandbox.store import DEMO_TOKEN, SandboxConfig
+
+T = TypeVar("T")
 
 
 class SandboxServer:
@@ -31,9 +35,7 @@ class SandboxServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = self._runner.addresses[0][1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.sandbox.base_url = f"http://{host}:{port}"
         return self.url
@@ -71,10 +73,12 @@ class ThreadedSandbox:
         self._thread.start()
         return asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(timeout=30)
 
-    def call(self, func, *args):  # type: ignore[no-untyped-def]
+    def call(self, func: Callable[..., T], *args: Any) -> T:
         """Run ``func(*args)`` on the sandbox's loop (to change its state safely) and return the result."""
-        async def run():  # type: ignore[no-untyped-def]
+
+        async def run() -> T:
             return func(*args)
+
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
 
     def stop(self) -> None:

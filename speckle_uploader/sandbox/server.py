@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from graphql import GraphQLError, parse, validate
 from graphql.execution import execute
 
@@ -223,7 +223,7 @@ class Sandbox:
         results = []
         reader = await request.multipart()
         async for part in reader:
-            if not hasattr(part, "filename") or not part.filename:
+            if not isinstance(part, BodyPartReader) or not part.filename:
                 continue
             blob_id = new_id(self.store.rng)
             target = self.data_dir / "blobs" / blob_id
@@ -272,7 +272,7 @@ async def _receive(request: web.Request, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-async def _receive_part(part: Any, target: Path, limit: int) -> tuple[int, str, bool]:
+async def _receive_part(part: BodyPartReader, target: Path, limit: int) -> tuple[int, str, bool]:
     digest = hashlib.md5(usedforsecurity=False)
     size, over = 0, False
     with target.open("wb") as handle:
@@ -295,7 +295,7 @@ def _is_variable_error(errors: list[GraphQLError]) -> bool:
 
 
 def _format_error(error: GraphQLError) -> dict[str, Any]:
-    formatted = dict(error.formatted)
+    formatted: dict[str, Any] = dict(error.formatted)
     extensions = dict(formatted.get("extensions") or {})
     extensions.setdefault("code", "INTERNAL_SERVER_ERROR")
     formatted["extensions"] = extensions

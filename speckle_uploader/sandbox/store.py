@@ -10,7 +10,7 @@ import enum
 import hashlib
 import random
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,8 +175,9 @@ class Store:
         self.users[user.id] = user
         return user
 
-    def add_project(self, name: str, roles: dict[str, str], models: list[str] = (), **kw: str) -> Project:  # type: ignore[assignment]
-        project = Project(new_id(self.rng), name, roles, **kw)
+    def add_project(self, name: str, roles: dict[str, str], models: Sequence[str] = (),
+                    description: str = "") -> Project:
+        project = Project(new_id(self.rng), name, roles, description)
         self.projects[project.id] = project
         for model_name in models:
             model = Model(new_id(self.rng), model_name, project.id)
@@ -333,4 +334,11 @@ def demo_store(config: SandboxConfig, data_dir: Path) -> Store:
     store.add_project("Sample Houses", {demo.id: owner})
     store.add_project("Hospital Extension", {demo.id: contributor}, ["architecture", "services"])
     store.add_project("Bridge Competition", {demo.id: owner}, ["deck", "pylons"])
+    # Stagger the dates so the list reads most recently changed first, as on a real server.
+    start = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    for age, project in enumerate(store.projects.values()):
+        stamp = (start - dt.timedelta(days=age * 3)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        project.created_at = project.updated_at = stamp
+        for model in project.models.values():
+            model.created_at = model.updated_at = stamp
     return store

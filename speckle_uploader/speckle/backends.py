@@ -107,7 +107,9 @@ class FileImportBackend(_PresignedBackend):
     kind = ServerKind.FILE_IMPORT
 
     async def register(self, stored: StoredFile, target: Target) -> Submission:
-        upload = await self.client.start_file_import(target.project_id, target.model_id, stored.file_id, stored.etag or "")
+        upload = await self.client.start_file_import(
+            target.project_id, target.model_id, stored.file_id, stored.etag or ""
+        )
         return Submission(stored.file_id, str(upload["id"]), file_upload_status(upload))
 
     async def status(self, submission: Submission, target: Target) -> RemoteStatus:

@@ -85,7 +85,11 @@ class SpeckleClient:
         )
 
     async def project(self, project_id: str) -> Project:
-        data = await self.http.graphql(ops.PROJECT, {"projectId": project_id})
+        try:
+            data = await self.http.graphql(ops.PROJECT, {"projectId": project_id})
+        except ProjectNotFoundError as exc:
+            raise ProjectNotFoundError(f"There is no project {project_id} on {self.http.host}.",
+                                       server_message=exc.server_message, code=exc.code) from None
         project = data.get("project")
         if not project:
             raise ProjectNotFoundError(f"Project {project_id} was not found on {self.http.host}.")
@@ -142,14 +146,16 @@ class SpeckleClient:
         return UploadUrl(url=str(out["url"]), file_id=str(out["fileId"]), additional_headers=headers)
 
     async def start_file_import(self, project_id: str, model_id: str, file_id: str, etag: str) -> dict[str, Any]:
-        data = await self.http.graphql(ops.START_FILE_IMPORT, {"input": _register_input(project_id, model_id, file_id, etag)})
-        return _get(_get(data, "fileUploadMutations", dict), "startFileImport", dict)
+        data = await self.http.graphql(
+            ops.START_FILE_IMPORT, {"input": _register_input(project_id, model_id, file_id, etag)}
+        )
+        return dict(_get(_get(data, "fileUploadMutations", dict), "startFileImport", dict))
 
     async def start_file_ingestion(self, project_id: str, model_id: str, file_id: str, etag: str) -> dict[str, Any]:
         data = await self.http.graphql(
             ops.START_FILE_INGESTION, {"input": _register_input(project_id, model_id, file_id, etag)}
         )
-        return _get(_get(data, "fileUploadMutations", dict), "startFileIngestion", dict)
+        return dict(_get(_get(data, "fileUploadMutations", dict), "startFileIngestion", dict))
 
     async def ingestion(self, project_id: str, ingestion_id: str) -> dict[str, Any]:
         data = await self.http.graphql(ops.INGESTION_STATUS, {"projectId": project_id, "ingestionId": ingestion_id})
@@ -164,7 +170,7 @@ class SpeckleClient:
             {"input": {"projectId": project_id, "ingestionId": ingestion_id, "cancellationMessage": message}},
         )
         mutations = _get(_get(data, "projectMutations", dict), "modelIngestionMutations", dict)
-        return _get(mutations, "requestCancellation", dict)
+        return dict(_get(mutations, "requestCancellation", dict))
 
     async def file_upload(self, project_id: str, file_id: str) -> dict[str, Any]:
         data = await self.http.graphql(ops.FILE_UPLOAD_STATUS, {"projectId": project_id, "fileId": file_id})

@@ -38,34 +38,33 @@ def human_size(size: float) -> str:
 
 def check_file(path: Path, kind: ServerKind, size_limit: int, *, check_type: bool = True) -> int:
     """Return the file's size if the server should take it; raise a typed error saying why not."""
-    name = path.name or str(path)
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise FileProblemError(f"{name}: no such file.") from None
+        raise FileProblemError("No such file (it was moved or deleted?).") from None
     except OSError as exc:
-        raise FileProblemError(f"{name}: cannot be read ({exc.strerror}).") from None
+        raise FileProblemError(f"The file cannot be read ({exc.strerror}).") from None
     if path.is_dir():
-        raise FileProblemError(f"{name} is a folder; drop the files inside it instead.")
+        raise FileProblemError("This is a folder; add the files inside it instead.")
     if not path.is_file():
-        raise FileProblemError(f"{name} is not a regular file.")
+        raise FileProblemError("This is not a regular file.")
     if stat.st_size == 0:
-        raise FileProblemError(f"{name} is empty (0 bytes); there is nothing to import.")
+        raise FileProblemError("The file is empty (0 bytes); there is nothing to import.")
     try:
         with path.open("rb") as handle:
             handle.read(1)
     except OSError as exc:
-        raise FileProblemError(f"{name} cannot be read ({exc.strerror or exc}).") from None
+        raise FileProblemError(f"The file cannot be read ({exc.strerror or exc}).") from None
     ext = extension(path)
     if not ext:
-        raise UnsupportedFileTypeError(f"{name} has no file extension; the server needs one to know the format.")
+        raise UnsupportedFileTypeError("The file name has no extension; the server needs one to know the format.")
     accepted = ACCEPTED_EXTENSIONS[kind]
     if check_type and ext not in accepted:
         raise UnsupportedFileTypeError(
-            f"{name}: this server does not import .{ext} files (it takes {', '.join('.' + e for e in sorted(accepted))})."
+            f"This server does not import .{ext} files (it takes {', '.join('.' + e for e in sorted(accepted))})."
         )
     if size_limit and stat.st_size > size_limit:
         raise FileTooLargeError(
-            f"{name} is {human_size(stat.st_size)}, over this server's limit of {human_size(size_limit)}."
+            f"The file is {human_size(stat.st_size)}, over this server's limit of {human_size(size_limit)}."
         )
     return stat.st_size

@@ -112,16 +112,16 @@ class SpeckleHttp:
         if status == 400 and isinstance(body, dict) and body.get("errors"):
             raise error_from_graphql(body["errors"])
         if status >= 400 and not (isinstance(body, dict) and "errors" in body):
-            message = _rest_error_message(body)
+            detail = _rest_error_message(body)
             if status in (401, 403):
                 raise PermissionDeniedError(
-                    f"{self.host} refused: {message or f'HTTP {status}'}", server_message=message
+                    f"{self.host} refused: {detail or f'HTTP {status}'}", server_message=detail
                 )
             if status == 404 and body is None:
                 raise self.not_speckle(response)
             raise UnexpectedResponseError(
-                f"{self.host} answered HTTP {status}: {message or response.reason_phrase}",
-                server_message=message,
+                f"{self.host} answered HTTP {status}: {detail or response.reason_phrase}",
+                server_message=detail,
             )
         return body
 
@@ -158,8 +158,8 @@ def parse_retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime
         import datetime as dt
+        from email.utils import parsedate_to_datetime
 
         try:
             when = parsedate_to_datetime(value)
@@ -187,11 +187,11 @@ def _rest_error_message(body: Any) -> str | None:
 
 def error_from_graphql(errors: list[Any]) -> SpeckleError:
     """Map the first GraphQL error to our typed error, keeping the server's words."""
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    first: dict[str, Any] = errors[0] if errors and isinstance(errors[0], dict) else {}
     message = str(first.get("message") or "Unknown error")
-    extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
-    code = str(extensions.get("code") or "")
-    kwargs: dict[str, str | None] = {"server_message": message, "code": code or None}
+    extensions = first.get("extensions")
+    code = str(extensions.get("code") or "") if isinstance(extensions, dict) else ""
+    kwargs: dict[str, Any] = {"server_message": message, "code": code or None}
     if code in ("FORBIDDEN", "UNAUTHORIZED", "STREAM_INVALID_ACCESS_ERROR"):
         return PermissionDeniedError(f"Not allowed: {message}", **kwargs)
     if code == "STREAM_NOT_FOUND":

@@ -66,7 +66,9 @@ async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, pat
     body_json = http.check_http(response)
     results = body_json.get("uploadResults") if isinstance(body_json, dict) else None
     if not results:
-        raise UnexpectedResponseError(f"{http.host} answered the upload without a result (HTTP {response.status_code}).")
+        raise UnexpectedResponseError(
+            f"{http.host} answered the upload without a result (HTTP {response.status_code})."
+        )
     result = results[0]
     if result.get("uploadStatus") != 1 or not result.get("blobId"):
         reason = str(result.get("uploadError") or "no reason given")

@@ -1,0 +1,5 @@
+import sys
+
+from speckle_uploader.cli import main
+
+sys.exit(main())

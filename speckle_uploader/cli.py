@@ -1,0 +1,240 @@
+"""The command line: ``speckle-uploader upload|login|logout|projects|sandbox`` on the same engine as the app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from speckle_uploader import __version__
+from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.jobs import Job, JobQueue, JobState
+from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay
+from speckle_uploader.speckle.errors import SpeckleError
+from speckle_uploader.speckle.http import normalise_server_url
+from speckle_uploader.speckle.session import Session, sign_in
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+TOKEN_ENV = "SPECKLE_TOKEN"
+DEFAULT_SERVER = "https://app.speckle.systems"
+
+
+class CliError(Exception):
+    """A one-line message for the user, and the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speckle-uploader",
+        description="Upload IFC and other CAD/BIM files to Speckle and follow them until they are model versions.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    upload = commands.add_parser("upload", help="upload files and wait until each is a model version")
+    upload.add_argument("--server", default=DEFAULT_SERVER, help=f"server URL (default {DEFAULT_SERVER})")
+    upload.add_argument("--project", required=True, help="project id (see `speckle-uploader projects`)")
+    upload.add_argument("--model", help="model name: found case-insensitively or created "
+                                        "(default: named after each file)")
+    upload.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    upload.add_argument("--concurrency", type=int, default=2, help="files uploaded at once (default 2)")
+    upload.add_argument("--any-type", action="store_true",
+                        help="skip the check of file types this server is known to import")
+    upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    login = commands.add_parser("login", help="check a personal access token and keep it in the keychain")
+    login.add_argument("--server", default=DEFAULT_SERVER)
+    login.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+
+    logout = commands.add_parser("logout", help="forget the stored token of a server")
+    logout.add_argument("--server", default=DEFAULT_SERVER)
+
+    projects = commands.add_parser("projects", help="list the projects you can see, with their ids")
+    projects.add_argument("--server", default=DEFAULT_SERVER)
+    projects.add_argument("--search", help="only projects whose name contains this")
+
+    sandbox = commands.add_parser("sandbox", help="run the local Speckle-compatible sandbox server")
+    sandbox.add_argument("--flavor", choices=["cloud", "fileimport", "legacy"], default="cloud",
+                         help="which kind of Speckle server to behave as (default cloud)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=3000)
+    sandbox.add_argument("--blob-limit-mb", type=int, default=100, help="upload size limit (default 100)")
+    sandbox.add_argument("--processing-seconds", type=float, default=2.5, help="simulated import time")
+    sandbox.add_argument("--data-dir", type=Path, help="where uploaded blobs go (default: a temporary folder)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return gui_main()
+    try:
+        if args.command == "sandbox":
+            return run_sandbox(args)
+        runners = {"upload": upload, "login": login, "logout": logout, "projects": list_projects}
+        return asyncio.run(runners[args.command](args))
+    except CliError as exc:
+        print(f"speckle-uploader: {exc}", file=sys.stderr)
+        return exc.code
+    except SpeckleError as exc:
+        print(f"speckle-uploader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("speckle-uploader: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def gui_main() -> int:
+    try:
+        from speckle_uploader.ui.app import run_app  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        build_parser().print_help()
+        return EXIT_USAGE
+    result: int = run_app(sys.argv[1:])
+    return result
+
+
+def _server(value: str) -> str:
+    try:
+        return normalise_server_url(value)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def find_token(server_url: str, store: CredentialStore | None = None) -> str:
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    token = (store or CredentialStore()).get(server_url) or ""
+    if not token:
+        raise CliError(f"No token for {server_url}: set {TOKEN_ENV}, or run "
+                       f"`speckle-uploader login --server {server_url}` once.")
+    return token
+
+
+async def _session(server_url: str) -> Session:
+    return await sign_in(server_url, find_token(server_url))
+
+
+async def upload(args: argparse.Namespace) -> int:
+    server_url = _server(args.server)
+    if args.concurrency < 1:
+        raise CliError("--concurrency must be at least 1")
+    session = await _session(server_url)
+    try:
+        project = await session.client.project(args.project)
+        if not project.can_publish.authorized:
+            raise CliError(f"You cannot upload to “{project.name}”: {project.can_publish.message}")
+        queue = JobQueue(session.client, session.server, concurrency=args.concurrency,
+                         check_type=not args.any_type)
+        if args.json:
+            queue.subscribe(JsonLines(server_url))
+        elif sys.stderr.isatty():
+            queue.subscribe(LiveDisplay())
+        else:
+            queue.subscribe(LineLog())
+        for path in args.files:
+            queue.add(path, project.id, args.model)
+        loop = asyncio.get_running_loop()
+        interrupted = False
+
+        def interrupt() -> None:
+            nonlocal interrupted
+            interrupted = True
+            for job in queue.jobs:
+                queue.cancel(job.id)
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on Windows
+            loop.add_signal_handler(signal.SIGINT, interrupt)
+        jobs = await queue.wait()
+        if not args.json:
+            _summary(jobs, server_url)
+        if interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(job.state is JobState.SUCCESS for job in jobs) else EXIT_FAILED
+    finally:
+        await session.aclose()
+
+
+def _summary(jobs: list[Job], server_url: str) -> None:
+    done = [j for j in jobs if j.state is JobState.SUCCESS]
+    print(f"{len(done)} of {len(jobs)} files became model versions.", file=sys.stderr)
+    for job in jobs:
+        if job.state is JobState.SUCCESS:
+            print(f"  ✓ {job.file_name} → {job.version_url(server_url)}", file=sys.stderr)
+        else:
+            print(f"  ✗ {job.file_name}: {job.message}", file=sys.stderr)
+
+
+async def login(args: argparse.Namespace) -> int:
+    server_url = _server(args.server)
+    if args.token_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = getpass.getpass(f"Personal access token for {server_url} (input hidden): ").strip()
+    if not token:
+        raise CliError("No token given.")
+    session = await sign_in(server_url, token)
+    await session.aclose()
+    result = CredentialStore().save(server_url, token)
+    if not result.stored:
+        raise CliError(result.reason + f" Use the {TOKEN_ENV} environment variable instead.")
+    print(f"Signed in to {session.server.name} as {session.user.name}; the token is in the keychain.",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+async def logout(args: argparse.Namespace) -> int:
+    server_url = _server(args.server)
+    CredentialStore().delete(server_url)
+    print(f"Forgot the token for {server_url}.", file=sys.stderr)
+    return EXIT_OK
+
+
+async def list_projects(args: argparse.Namespace) -> int:
+    session = await _session(_server(args.server))
+    try:
+        cursor: str | None = None
+        while True:
+            page = await session.client.projects(search=args.search, cursor=cursor)
+            for project in page.items:
+                note = "" if project.can_publish.authorized else f"  (read-only: {project.can_publish.message})"
+                print(f"{project.id}  {project.name}{note}")
+            if not page.cursor or not page.items:
+                return EXIT_OK
+            cursor = page.cursor
+    finally:
+        await session.aclose()
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, SandboxServer
+
+    config = SandboxConfig(flavor=Flavor(args.flavor), blob_size_limit_bytes=args.blob_limit_mb * 1024 * 1024,
+                           processing_seconds=args.processing_seconds)
+
+    async def serve() -> None:
+        async with SandboxServer(config, host=args.host, port=args.port, data_dir=args.data_dir) as server:
+            print(f"Speckle sandbox ({args.flavor}) at {server.url}\n"
+                  f"  token: {DEMO_TOKEN}\n"
+                  f"  try:   SPECKLE_TOKEN={DEMO_TOKEN} speckle-uploader projects --server {server.url}\n"
+                  "Ctrl-C stops it.", file=sys.stderr, flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Terminal renderings of jobs for the command line: a live block on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from speckle_uploader.jobs import Job, JobEvent, JobState
+from speckle_uploader.speckle.file_rules import human_size
+
+BAR_WIDTH = 24
+
+
+class RateMeter:
+    """Upload speed over the last few seconds, per job."""
+
+    def __init__(self, window: float = 3.0) -> None:
+        self.window = window
+        self._samples: dict[int, list[tuple[float, int]]] = {}
+
+    def add(self, job: Job) -> None:
+        samples = self._samples.setdefault(job.id, [])
+        now = time.monotonic()
+        samples.append((now, job.bytes_sent))
+        while len(samples) > 2 and now - samples[0][0] > self.window:
+            samples.pop(0)
+
+    def rate(self, job: Job) -> float | None:
+        samples = self._samples.get(job.id) or []
+        if len(samples) < 2 or samples[-1][0] - samples[0][0] < 0.2:
+            return None
+        return (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
+
+
+def describe(job: Job, rate: float | None = None) -> str:
+    if job.state is JobState.UPLOADING:
+        filled = int(job.upload_fraction * BAR_WIDTH)
+        bar = "█" * filled + "░" * (BAR_WIDTH - filled)
+        speed = f"  {human_size(rate)}/s" if rate else ""
+        return f"{bar} {job.upload_fraction * 100:5.1f}%{speed}  {job.message}"
+    if job.state is JobState.PROCESSING and job.server_progress is not None:
+        return f"processing {job.server_progress * 100:3.0f}%  {job.message}"
+    return f"{job.state.value}: {job.message}" if job.message else job.state.value
+
+
+class LiveDisplay:
+    """Redraws one line per file in place (ANSI), at most ten times a second."""
+
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.out = out
+        self.meter = RateMeter()
+        self._jobs: list[Job] = []
+        self._drawn = 0
+        self._last = 0.0
+
+    def __call__(self, event: JobEvent, job: Job) -> None:
+        if event is JobEvent.ADDED:
+            self._jobs.append(job)
+        if event is JobEvent.PROGRESS:
+            self.meter.add(job)
+        now = time.monotonic()
+        if event is JobEvent.PROGRESS and now - self._last < 0.1:
+            return
+        self._last = now
+        self.draw()
+
+    def draw(self) -> None:
+        width = max(20, max((len(j.file_name) for j in self._jobs), default=20))
+        lines = [f"{j.file_name:<{width}}  {describe(j, self.meter.rate(j))}" for j in self._jobs]
+        if self._drawn:
+            self.out.write(f"\x1b[{self._drawn}F")
+        for line in lines:
+            self.out.write("\x1b[2K" + line + "\n")
+        self._drawn = len(lines)
+        self.out.flush()
+
+
+class LineLog:
+    """One line per state change: for logs and pipes."""
+
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.out = out
+        self._seen: dict[int, tuple[JobState, str]] = {}
+
+    def __call__(self, event: JobEvent, job: Job) -> None:
+        if event is JobEvent.PROGRESS:
+            return
+        key = (job.state, job.message)
+        if self._seen.get(job.id) == key:
+            return
+        self._seen[job.id] = key
+        self.out.write(f"{job.file_name}: {describe(job)}\n")
+        self.out.flush()
+
+
+def job_result(job: Job, server_url: str) -> dict[str, Any]:
+    """The JSON line written for a finished job."""
+    result: dict[str, Any] = {
+        "file": str(job.path),
+        "status": job.state.value,
+        "version_id": job.version_id,
+        "error": None if job.state is JobState.SUCCESS else job.message,
+        "project_id": job.project_id,
+        "model_id": job.model_id,
+        "model": job.model_name,
+        "size": job.size,
+        "url": job.version_url(server_url),
+    }
+    if job.error_code:
+        result["error_code"] = job.error_code
+    return result
+
+
+class JsonLines:
+    """Writes one JSON object per file as soon as it reaches a final state."""
+
+    def __init__(self, server_url: str, out: TextIO = sys.stdout) -> None:
+        self.server_url = server_url
+        self.out = out
+        self._written: set[int] = set()
+
+    def __call__(self, event: JobEvent, job: Job) -> None:
+        if job.state.is_final and job.id not in self._written:
+            self._written.add(job.id)
+            self.out.write(json.dumps(job_result(job, self.server_url), ensure_ascii=False) + "\n")
+            self.out.flush()
