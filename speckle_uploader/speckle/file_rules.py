@@ -29,11 +29,13 @@ def extension(path: Path) -> str:
 
 
 def human_size(size: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"  # pragma: no cover
+    """Sizes in 1024-based units named KB/MB/GB, as Windows Explorer shows them and as Speckle sets its
+    limit (``FILE_SIZE_LIMIT_MB=100`` is 100 x 1024 x 1024 bytes, shown as "100 MB")."""
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}".replace(".0 ", " ")
+        size /= 1024
+    return f"{size:.1f} GB".replace(".0 ", " ")
 
 
 def check_file(path: Path, kind: ServerKind, size_limit: int, *, check_type: bool = True) -> int:

@@ -201,7 +201,7 @@ def error_from_graphql(errors: list[Any]) -> SpeckleError:
     if code == "UNSUPPORTED_FILE_TYPE":
         return UnsupportedFileTypeError(f"The server does not import this kind of file: {message}", **kwargs)
     if code == "RATE_LIMIT_ERROR":
-        return RateLimitedError("The server asks us to slow down (too many requests).", **kwargs)
+        return RateLimitedError(f"The server asks us to slow down (too many requests): {message}", **kwargs)
     if code in ("GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"):
         return UnexpectedResponseError(
             f"The server does not understand this request (a server version we do not support?): {message}", **kwargs

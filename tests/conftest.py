@@ -1,0 +1,70 @@
+"""Shared fixtures: a sandbox server per flavor (fast timings) and sample files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, ThreadedSandbox  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "resources" / "samples"
+SHARED_SCHEMA = ROOT.parent / "shared" / "speckle-schema"
+
+FAST = {"queue_seconds": 0.05, "processing_seconds": 0.2}
+
+
+def start_sandbox(flavor: Flavor, **overrides: object) -> ThreadedSandbox:
+    options: dict[str, object] = {**FAST, **overrides}
+    sandbox = ThreadedSandbox(SandboxConfig(flavor=flavor, **options))  # type: ignore[arg-type]
+    sandbox.start()
+    return sandbox
+
+
+@pytest.fixture(params=list(Flavor), ids=lambda f: f.value)
+def sandbox(request: pytest.FixtureRequest) -> Iterator[ThreadedSandbox]:
+    """A fresh sandbox of each flavor: tests using it run once per kind of server."""
+    server = start_sandbox(request.param)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cloud_sandbox() -> Iterator[ThreadedSandbox]:
+    server = start_sandbox(Flavor.CLOUD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fileimport_sandbox() -> Iterator[ThreadedSandbox]:
+    server = start_sandbox(Flavor.FILE_IMPORT)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def token() -> str:
+    return DEMO_TOKEN
+
+
+@pytest.fixture
+def sample_ifc(tmp_path: Path) -> Path:
+    target = tmp_path / "simple-wall.ifc"
+    shutil.copy(SAMPLES / "simple-wall.ifc", target)
+    return target
+
+
+def project_id(server: ThreadedSandbox, name: str = "Riverside Library") -> str:
+    return next(p.id for p in server.sandbox.store.projects.values() if p.name == name)
+
+
+def write(path: Path, content: bytes | str) -> Path:
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
