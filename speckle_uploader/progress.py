@@ -48,8 +48,8 @@ def describe(job: Job, rate: float | None = None) -> str:
 class LiveDisplay:
     """Redraws one line per file in place (ANSI), at most ten times a second."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr
         self.meter = RateMeter()
         self._jobs: list[Job] = []
         self._drawn = 0
@@ -80,8 +80,8 @@ class LiveDisplay:
 class LineLog:
     """One line per state change: for logs and pipes."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr
         self._seen: dict[int, tuple[JobState, str]] = {}
 
     def __call__(self, event: JobEvent, job: Job) -> None:
@@ -116,9 +116,9 @@ def job_result(job: Job, server_url: str) -> dict[str, Any]:
 class JsonLines:
     """Writes one JSON object per file as soon as it reaches a final state."""
 
-    def __init__(self, server_url: str, out: TextIO = sys.stdout) -> None:
+    def __init__(self, server_url: str, out: TextIO | None = None) -> None:
         self.server_url = server_url
-        self.out = out
+        self.out = out or sys.stdout
         self._written: set[int] = set()
 
     def __call__(self, event: JobEvent, job: Job) -> None:

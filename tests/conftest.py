@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, ThreadedSandbox  # noqa: E402
+from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, ThreadedSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"

@@ -1,0 +1,94 @@
+"""Passing faults are survived; lasting ones end the job with the reason (issue 4 extends this)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from speckle_uploader.jobs import JobQueue, JobState
+from speckle_uploader.jobs.queue import PollPolicy, RetryPolicy
+from speckle_uploader.progress import LineLog, LiveDisplay
+from speckle_uploader.sandbox import ThreadedSandbox
+from speckle_uploader.sandbox.server import Fault
+from speckle_uploader.speckle.session import sign_in
+from tests.conftest import project_id
+
+FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.05)
+
+
+async def run_one(server: ThreadedSandbox, path: Path, **options: object) -> tuple[JobQueue, list[str]]:
+    session = await sign_in(server.url, "sandbox-demo-token")
+    queue = JobQueue(session.client, session.server, retry=FAST_RETRY, **options)  # type: ignore[arg-type]
+    messages: list[str] = []
+    queue.subscribe(lambda event, job: messages.append(job.message))
+    queue.add(path, project_id(server), "faults")
+    await queue.wait()
+    await session.aclose()
+    return queue, messages
+
+
+@pytest.mark.asyncio
+async def test_blob_storage_503_then_success(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
+    slow_down = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+    cloud_sandbox.call(cloud_sandbox.sandbox.faults.append, Fault("/blob/", 503, slow_down))
+    queue, messages = await run_one(cloud_sandbox, sample_ifc)
+    job = queue.jobs[0]
+    assert job.state is JobState.SUCCESS
+    assert job.attempt == 2
+    assert any("SlowDown: Please reduce your request rate." in m and "attempt 2 of 3" in m for m in messages)
+
+
+@pytest.mark.asyncio
+async def test_gateway_errors_while_following(fileimport_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
+    """Three 502s from the server while it processes: the job still reaches its true end."""
+    fault = Fault("/graphql", 502, "<html>Bad Gateway</html>", times=3)
+    await_first = [False]
+
+    session = await sign_in(fileimport_sandbox.url, "sandbox-demo-token")
+    queue = JobQueue(session.client, session.server, retry=FAST_RETRY,
+                     poll=PollPolicy(first=0.02, factor=1.0, maximum=0.05, give_up_after=10))
+    messages: list[str] = []
+
+    def on_change(event: object, job: object) -> None:
+        messages.append(queue.jobs[0].message)
+        if queue.jobs[0].state is JobState.QUEUED and not await_first[0]:
+            await_first[0] = True
+            fileimport_sandbox.call(fileimport_sandbox.sandbox.faults.append, fault)
+
+    queue.subscribe(on_change)
+    queue.add(sample_ifc, project_id(fileimport_sandbox), "faults")
+    await queue.wait()
+    await session.aclose()
+    assert queue.jobs[0].state is JobState.SUCCESS
+    assert fault.times == 0
+    assert any(m.startswith("Lost contact with the server; still trying") for m in messages)
+
+
+@pytest.mark.asyncio
+async def test_lasting_failure_ends_the_job(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
+    cloud_sandbox.call(cloud_sandbox.sandbox.faults.append, Fault("/blob/", 500, "", times=10))
+    queue, _ = await run_one(cloud_sandbox, sample_ifc)
+    job = queue.jobs[0]
+    assert job.state is JobState.FAILED
+    assert job.attempt == 3
+    assert job.message.startswith("Blob storage had a problem (HTTP 500")
+
+
+@pytest.mark.asyncio
+async def test_terminal_displays(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
+    live, log = io.StringIO(), io.StringIO()
+    session = await sign_in(cloud_sandbox.url, "sandbox-demo-token")
+    queue = JobQueue(session.client, session.server)
+    queue.subscribe(LiveDisplay(live))
+    queue.subscribe(LineLog(log))
+    queue.add(sample_ifc, project_id(cloud_sandbox), "display")
+    await queue.wait()
+    await session.aclose()
+    assert "\x1b[1F" in live.getvalue()  # redrawn in place
+    assert live.getvalue().rstrip().endswith("success: New version created")
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("simple-wall.ifc: waiting")
+    assert lines[-1] == "simple-wall.ifc: success: New version created"
+    assert len(lines) == len(set(lines))  # no repeated lines
