@@ -7,6 +7,7 @@ window use, showing live progress, then keeps the sandbox running so you can try
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -47,10 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nThe sandbox keeps running at {sandbox.url} (token {DEMO_TOKEN}). Try:\n"
               f"  SPECKLE_TOKEN={DEMO_TOKEN} .venv/bin/speckle-uploader projects --server {sandbox.url}\n"
               "Ctrl-C stops it.", file=sys.stderr)
-        try:
-            sandbox._thread.join()
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):
+            sandbox.wait()
     return 0 if ok else 1
 
 

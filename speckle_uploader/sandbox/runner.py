@@ -81,6 +81,11 @@ class ThreadedSandbox:
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout=30)
 
+    def wait(self) -> None:
+        """Block until the sandbox stops (Ctrl-C in the foreground)."""
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
