@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main() -> int:
     try:
-        from speckle_uploader.ui.app import run_app  # type: ignore[import-not-found,unused-ignore]
+        from speckle_uploader.ui.app import run_app
     except ImportError:
         build_parser().print_help()
         return EXIT_USAGE

@@ -7,6 +7,7 @@ processing costs nothing but a poll now and then, so a long import never holds b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -108,6 +109,8 @@ class JobQueue:
         job = Job(id=self._next_id, path=path, project_id=project_id, model_name=model_name or model_name_for(path))
         self._next_id += 1
         self._jobs[job.id] = job
+        with contextlib.suppress(OSError):  # the size is worth showing even for a file we refuse
+            job.size = path.stat().st_size if path.is_file() else 0
         try:
             job.size = check_file(path, self.server.kind, self.server.blob_size_limit_bytes,
                                   check_type=self.check_type)
@@ -149,6 +152,14 @@ class JobQueue:
         task = self._tasks.get(job_id)
         if task is not None:
             task.cancel()
+
+    def remove(self, job_id: int) -> bool:
+        """Forget a finished job (clear it from the list); running jobs stay."""
+        job = self._jobs.get(job_id)
+        if job is None or not job.state.is_final or job_id in self._tasks:
+            return False
+        del self._jobs[job_id]
+        return True
 
     async def wait(self) -> list[Job]:
         """Wait until every job has reached a final state."""

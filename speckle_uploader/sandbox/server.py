@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, ClientPayloadError, web
 from graphql import GraphQLError, parse, validate
 from graphql.execution import execute
 
@@ -191,7 +191,11 @@ class Sandbox:
         if blob is None or blob.project_id != request.match_info["project_id"]:
             return _s3_error(404, "NoSuchBucket", "The specified bucket does not exist")
         target = self.data_dir / "blobs" / blob.id
-        size, md5 = await _receive(request, target)
+        try:
+            size, md5 = await _receive(request, target, self.config.blob_bytes_per_second)
+        except (ConnectionResetError, ClientPayloadError):  # the client gave up mid-upload
+            target.unlink(missing_ok=True)
+            return _s3_error(400, "IncompleteBody", "The connection was closed before the body was received.")
         if size != request.content_length:
             target.unlink(missing_ok=True)
             return _s3_error(400, "IncompleteBody", "You did not provide the number of bytes specified by the "
@@ -261,14 +265,19 @@ class _Root:
                     setattr(self, name, getattr(source, name))
 
 
-async def _receive(request: web.Request, target: Path) -> tuple[int, str]:
+async def _receive(request: web.Request, target: Path, rate: float | None = None) -> tuple[int, str]:
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
+    started = time.monotonic()
     with target.open("wb") as handle:
         async for chunk in request.content.iter_chunked(CHUNK):
             digest.update(chunk)
             handle.write(chunk)
             size += len(chunk)
+            if rate:  # read no faster than the shaped rate: TCP back-pressure slows the sender
+                ahead = size / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
     return size, digest.hexdigest()
 
 

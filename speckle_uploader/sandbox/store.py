@@ -151,6 +151,7 @@ class SandboxConfig:
     queue_seconds: float = 0.6
     processing_seconds: float = 2.5
     url_expiry_seconds: int = 24 * 3600
+    blob_bytes_per_second: float | None = None  # shape blob uploads (e.g. 125e6 for 1 Gbit/s)
     seed: int = 7
 
 

@@ -1,0 +1,106 @@
+"""Takes the README's screenshots from the real window on the demo sandbox (run under xvfb-run).
+
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py docs/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+import qasync
+from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
+from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.icons import app_icon
+from speckle_uploader.ui.main_window import MainWindow
+from speckle_uploader.ui.sign_in import SignInDialog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def settle(seconds: float) -> None:
+    await asyncio.sleep(seconds)  # qasync keeps Qt's events flowing meanwhile
+
+
+async def shoot(out: Path) -> None:
+    work = Path(tempfile.mkdtemp())
+    with ThreadedSandbox(SandboxConfig(processing_seconds=30, blob_size_limit_bytes=40 * 1024 * 1024)) as sandbox:
+        settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+        context = AppContext(CredentialStore(), settings)
+        context.remember_tokens = False
+        window = MainWindow(context)
+        window.show()
+        await context.sign_in(sandbox.url, DEMO_TOKEN)
+        await settle(0.5)
+        window.picker.projects.select_where(lambda p: p.name == "Riverside Library")
+        await settle(0.5)
+        window.picker.models.select_where(lambda m: getattr(m, "name", None) == "architecture")
+        await settle(0.3)
+
+        files = []
+        for sample in sorted((ROOT / "resources" / "samples").glob("*.ifc")):
+            files.append(work / sample.name)
+            shutil.copy(sample, files[-1])
+        big = work / "Tower-B-full.ifc"
+        with big.open("wb") as handle:
+            handle.write((ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes())
+            handle.write(b" " * 30 * 1024 * 1024)
+        broken = work / "site-survey.ifc"
+        broken.write_text("ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('IFC4'));\nENDSEC;\nDATA;\n#1=IFCWALL(")
+        huge = work / "campus-federated.ifc"
+        with huge.open("wb") as handle:
+            handle.truncate(60 * 1024 * 1024)
+        drawing = work / "level-02-plan.pdf"
+        drawing.write_bytes(b"%PDF-1.7")
+
+        sandbox.sandbox.config.processing_seconds = 0.8
+        window.add_paths([files[0], broken])
+        await settle(3.0)
+        sandbox.sandbox.config.processing_seconds = 30
+        window.add_paths([files[1], files[2]])
+        await settle(1.5)
+        sandbox.sandbox.config.blob_bytes_per_second = 12e6  # catch one upload mid-flight
+        window.add_paths([big, huge, drawing])
+        for _ in range(400):
+            await asyncio.sleep(0.005)
+            if any(0.25 < j.upload_fraction < 0.7 for j in window.table_model.jobs if j.size > 1e6):
+                break
+        window.select_row(1)
+        await settle(0.15)
+        window.grab().save(str(out / "main-window.png"))
+
+        dialog = SignInDialog(context, window)
+        dialog.server.setCurrentText("https://speckle.example-architects.com")
+        dialog.token.setText("not-a-real-token")
+        dialog.show_error("speckle.example-architects.com refused the access token (Your token is not valid). "
+                          "Create a new personal access token and sign in again.")
+        dialog.show()
+        await settle(0.5)
+        dialog.grab().save(str(out / "sign-in.png"))
+        dialog.close()
+        window.close_without_asking()
+        await context.shutdown()
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(shoot(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Start-up: QApplication, the qasync loop that runs the engine on the Qt thread, and the main window."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from speckle_uploader import __version__
+from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.icons import app_icon
+from speckle_uploader.ui.main_window import MainWindow
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="speckle-uploader", description="Speckle Uploader desktop app")
+    parser.add_argument("--demo", action="store_true", help="run on the built-in sandbox server (no account)")
+    parser.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)  # smoke tests
+    parser.add_argument("files", nargs="*", type=Path, help="files to add as jobs once signed in")
+    return parser.parse_args(argv)
+
+
+async def run_window(app: QApplication, args: argparse.Namespace) -> int:
+    sandbox = None
+    settings = QSettings()
+    context = AppContext(CredentialStore(), settings)
+    if args.demo:
+        from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
+
+        sandbox = ThreadedSandbox(SandboxConfig(processing_seconds=4.0))
+        sandbox.start()
+        settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Speckle", "Uploader-demo")
+        context = AppContext(CredentialStore(), settings)
+        context.remember_tokens = False  # the demo token never goes to the keychain
+    window = MainWindow(context)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    window.show()
+    try:
+        if sandbox is not None:
+            await context.sign_in(sandbox.url, DEMO_TOKEN)
+        else:
+            await window.start()
+        if args.files and context.session is not None:
+            window.add_paths(args.files)
+        if args.quit_after is not None:
+            QTimer.singleShot(int(args.quit_after * 1000), window.close_without_asking)
+        await closed.wait()
+    finally:
+        await context.shutdown()
+        if sandbox is not None:
+            sandbox.stop()
+    return 0
+
+
+def run_app(argv: list[str]) -> int:
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Speckle Uploader")
+    app.setOrganizationName("Speckle")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when the main window says so, after clean-up
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with contextlib.closing(loop):  # the loop closes before the QApplication goes away
+            result: int = loop.run_until_complete(run_window(app, args))
+            return result
+    finally:
+        asyncio.set_event_loop(None)

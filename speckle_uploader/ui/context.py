@@ -1,0 +1,128 @@
+"""The one object the widgets share: who is signed in where, the job queue, and remembered choices.
+
+Handed to each widget explicitly (no singletons). It owns the engine objects; widgets only call it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from speckle_uploader.credentials import CredentialStore, SaveResult
+from speckle_uploader.jobs import JobQueue
+from speckle_uploader.speckle.http import normalise_server_url
+from speckle_uploader.speckle.session import Session, sign_in
+
+CLOUD_URL = "https://app.speckle.systems"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where dropped files go. ``model_name`` None: a model per file, named after it."""
+
+    project_id: str
+    project_name: str
+    model_name: str | None
+
+
+def is_plain_http_remote(server_url: str) -> bool:
+    """True for ``http://`` to anything but this computer: the token would cross the network in clear."""
+    parts = urlsplit(server_url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+class AppContext(QObject):
+    signed_in = Signal()
+    signed_out = Signal()
+    target_changed = Signal()
+
+    def __init__(self, credentials: CredentialStore, settings: QSettings, *, concurrency: int = 2) -> None:
+        super().__init__()
+        self.credentials = credentials
+        self.settings = settings
+        self.concurrency = concurrency
+        self.session: Session | None = None
+        self.queue: JobQueue | None = None
+        self.token_saved: SaveResult | None = None
+        self.remember_tokens = True
+        self._target: Target | None = None
+
+    # -- signing in --------------------------------------------------------------------------
+    @property
+    def last_server(self) -> str:
+        return str(self.settings.value("server", CLOUD_URL))
+
+    def stored_token(self, server_url: str) -> str | None:
+        return self.credentials.get(server_url)
+
+    async def sign_in(self, server_url: str, token: str) -> Session:
+        """Check the token and the server; keep the token (keychain, else this run only). Raises typed errors."""
+        server_url = normalise_server_url(server_url)
+        session = await sign_in(server_url, token)
+        await self.sign_out(forget=False)
+        self.session = session
+        self.queue = JobQueue(session.client, session.server, concurrency=self.concurrency)
+        if self.remember_tokens:
+            self.token_saved = self.credentials.save(server_url, token)
+        self.settings.setValue("server", server_url)
+        self._target = None
+        self.signed_in.emit()
+        return session
+
+    async def sign_out(self, *, forget: bool = True) -> None:
+        session, queue = self.session, self.queue
+        if session is None:
+            return
+        self.session = self.queue = None
+        self._target = None
+        if queue is not None:
+            await queue.aclose()
+        await session.aclose()
+        if forget:
+            self.credentials.delete(session.server.url)
+        self.signed_out.emit()
+
+    async def shutdown(self) -> None:
+        if self.queue is not None:
+            await self.queue.aclose()
+        if self.session is not None:
+            await self.session.aclose()
+
+    # -- where files go ----------------------------------------------------------------------
+    @property
+    def target(self) -> Target | None:
+        return self._target
+
+    def set_target(self, target: Target | None) -> None:
+        if target == self._target:
+            return
+        self._target = target
+        if target is not None and self.session is not None:
+            prefix = self._settings_prefix()
+            self.settings.setValue(f"{prefix}/project", target.project_id)
+            self.settings.setValue(f"{prefix}/model", target.model_name or "")
+        self.target_changed.emit()
+
+    def remembered_target(self) -> tuple[str | None, str | None]:
+        """(project id, model name or "" for a model per file) last chosen on this server."""
+        if self.session is None:
+            return None, None
+        prefix = self._settings_prefix()
+        project = self.settings.value(f"{prefix}/project")
+        model = self.settings.value(f"{prefix}/model")
+        return (str(project) if project else None, str(model) if model is not None else None)
+
+    def _settings_prefix(self) -> str:
+        assert self.session is not None
+        return "targets/" + self.session.server.url.replace("/", "_").replace(":", "_")

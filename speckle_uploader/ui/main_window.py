@@ -1,0 +1,499 @@
+"""The main window: who is signed in, where files go, a place to drop them, and the live jobs table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QSystemTrayIcon,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from speckle_uploader.jobs import Job, JobEvent, JobState
+from speckle_uploader.jobs.dropped import expand_dropped
+from speckle_uploader.speckle.file_rules import ACCEPTED_EXTENSIONS
+from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.icons import app_icon, avatar
+from speckle_uploader.ui.job_table import Column, JobTableModel
+from speckle_uploader.ui.pickers import TargetPicker
+from speckle_uploader.ui.progress_delegate import ProgressDelegate
+from speckle_uploader.ui.sign_in import SignInDialog
+from speckle_uploader.ui.tasks import async_slot, spawn
+
+
+class DropZone(QFrame):
+    """The visible invitation to drop files; the whole window accepts the drop."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropZone")
+        self.headline = QLabel("<span style='font-size:15pt; font-weight:600'>Drop IFC files or folders here</span>")
+        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = QLabel()
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setWordWrap(True)
+        self.add_button = QPushButton("Add files…")
+        self.add_button.setShortcut(QKeySequence.StandardKey.Open)
+        self.add_button.setToolTip("Choose files to upload (Ctrl+O)")
+        row = QHBoxLayout()
+        row.addStretch()
+        row.addWidget(self.add_button)
+        row.addStretch()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 18, 16, 18)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.detail)
+        layout.addLayout(row)
+        self.set_highlight(False)
+
+    def set_highlight(self, on: bool) -> None:
+        colour = "palette(highlight)" if on else "palette(mid)"
+        fill = "palette(alternate-base)" if on else "transparent"
+        self.setStyleSheet(f"#dropZone {{ border: 2px dashed {colour}; border-radius: 10px; background: {fill}; }}")
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle("Speckle Uploader")
+        self.setWindowIcon(app_icon())
+        self.resize(1240, 760)
+        self.setMinimumSize(900, 560)
+        self.setAcceptDrops(True)
+        self.allow_close = False
+
+        self.table_model = JobTableModel(self)
+        self._build()
+        self._build_actions()
+        self.tray = self._make_tray()
+        self._was_busy = False
+
+        # The summary follows the table's own signals, at most every 100 ms, and costs nothing when idle.
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(100)
+        self._summary_timer.timeout.connect(self._refresh_summary)
+        for signal in (self.table_model.rowsInserted, self.table_model.rowsRemoved, self.table_model.modelReset,
+                       self.table_model.dataChanged):
+            signal.connect(self._schedule_summary)
+
+        context.signed_in.connect(self._on_signed_in)
+        context.signed_out.connect(self._on_signed_out)
+        context.target_changed.connect(self._refresh_target)
+        self._on_signed_out()
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.avatar = QLabel()
+        self.user_name = QLabel()
+        self.user_name.setStyleSheet("font-weight: 600;")
+        self.server_name = QLabel()
+        self.server_name.setStyleSheet("color: palette(placeholder-text);")
+        self.server_name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b26b00;")
+        self.sign_button = QPushButton("Sign out")
+        self.sign_button.clicked.connect(self._sign_in_or_out)
+        who = QVBoxLayout()
+        who.setSpacing(0)
+        who.addWidget(self.user_name)
+        who.addWidget(self.server_name)
+        header = QHBoxLayout()
+        header.addWidget(self.avatar)
+        header.addLayout(who)
+        header.addSpacing(16)
+        header.addWidget(self.notice, 1)
+        header.addWidget(self.sign_button)
+
+        self.picker = TargetPicker(self.context)
+        self.picker.setMinimumWidth(220)
+
+        self.drop_zone = DropZone()
+        self.drop_zone.add_button.clicked.connect(self.choose_files)
+
+        self.table = QTableView()
+        self.table.setModel(self.table_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(lambda _index: self.open_version())
+        header_view = self.table.horizontalHeader()
+        header_view.setHighlightSections(False)
+        header_view.setStretchLastSection(True)
+        widths = {Column.FILE: 170, Column.TARGET: 160, Column.SIZE: 64, Column.STATE: 84,
+                  Column.PROGRESS: 200, Column.STARTED: 64}
+        for column, width in widths.items():
+            self.table.setColumnWidth(column, width)
+        header_view.setMinimumSectionSize(60)
+        header_view.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+
+        self.empty_hint = QLabel("Files you add appear here, with their progress.")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setStyleSheet("color: palette(placeholder-text);")
+
+        self.action_bar = QHBoxLayout()
+        self.summary = QLabel()
+        self.clear_button = QPushButton("Clear finished")
+        self.clear_button.clicked.connect(self.clear_finished)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.drop_zone)
+        right_layout.addLayout(self.action_bar)
+        right_layout.addWidget(self.table, 1)
+        right_layout.addWidget(self.empty_hint)
+        footer = QHBoxLayout()
+        footer.addWidget(self.summary, 1)
+        footer.addWidget(self.clear_button)
+        right_layout.addLayout(footer)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.picker)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 980])
+        splitter.setChildrenCollapsible(False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(10)
+        layout.addLayout(header)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        layout.addWidget(line)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+    def _build_actions(self) -> None:
+        def action(text: str, slot: object, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
+            act = QAction(text, self)
+            act.triggered.connect(slot)
+            if shortcut is not None:
+                act.setShortcut(shortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.setToolTip(tip or text)
+            self.table.addAction(act)
+            return act
+
+        self.cancel_action = action("Cancel", self.cancel_selected, QKeySequence(QKeySequence.StandardKey.Delete),
+                                    "Stop the selected uploads (Delete)")
+        self.retry_action = action("Retry", self.retry_selected, "Ctrl+R", "Upload the selected files again (Ctrl+R)")
+        self.open_action = action("Open in browser", self.open_version, "Ctrl+Return",
+                                  "Open the new version in Speckle (double-click)")
+        self.folder_action = action("Show in folder", self.show_in_folder, None, "Open the folder of the file")
+        self.copy_action = action("Copy message", self.copy_message, QKeySequence(QKeySequence.StandardKey.Copy),
+                                  "Copy the message of the selected rows (Ctrl+C)")
+        for act in (self.cancel_action, self.retry_action, self.open_action, self.folder_action, self.copy_action):
+            button = QToolButton()
+            button.setDefaultAction(act)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self.action_bar.addWidget(button)
+        self.action_bar.addStretch()
+        self._update_actions()
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        tray = QSystemTrayIcon(app_icon(), self)
+        tray.setToolTip("Speckle Uploader")
+        tray.activated.connect(self._bring_to_front)
+        tray.show()
+        return tray
+
+    def _bring_to_front(self, *_args: object) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # -- sign in / out -----------------------------------------------------------------------
+    async def start(self, *, ask: bool = True) -> None:
+        """Sign in with the stored token of the last server, or ask."""
+        server = self.context.last_server
+        token = self.context.stored_token(server)
+        message = ""
+        if token:
+            self.user_name.setText("Signing in…")
+            self.server_name.setText(server)
+            try:
+                await self.context.sign_in(server, token)
+                return
+            except Exception as exc:  # shown in the dialog, which offers to try again
+                message = f"Could not sign in with the stored token: {exc}"
+        if ask:
+            self.ask_sign_in(message)
+
+    def ask_sign_in(self, message: str = "") -> None:
+        dialog = SignInDialog(self.context, self, message=message)
+        dialog.open()
+        self.sign_in_dialog = dialog
+
+    @async_slot()
+    async def _sign_in_or_out(self) -> None:
+        if self.context.session is None:
+            self.ask_sign_in()
+            return
+        active = [job for job in self.table_model.jobs if not job.state.is_final]
+        if active and not self._confirm(f"{len(active)} files are still on their way. Sign out and stop them?"):
+            return
+        await self.context.sign_out()
+
+    def _on_signed_in(self) -> None:
+        session = self.context.session
+        assert session is not None and self.context.queue is not None
+        self.user_name.setText(session.user.name)
+        self.server_name.setText(f"{session.server.name} · {session.server.url}")
+        self.avatar.setPixmap(avatar(session.user.name, session.user.avatar))
+        self.avatar.setToolTip(session.user.email or session.user.name)
+        saved = self.context.token_saved
+        self.notice.setText(saved.reason if saved is not None and not saved.stored else "")
+        self.sign_button.setText("Sign out")
+        self.picker.setEnabled(True)
+        self.table_model.attach(self.context.queue)
+        self.context.queue.subscribe(self._on_job_event)
+        spawn(self.picker.start())
+        self._refresh_target()
+
+    def _on_signed_out(self) -> None:
+        self.user_name.setText("Not signed in")
+        self.server_name.setText("Sign in to choose a project")
+        self.avatar.setPixmap(avatar("?", None))
+        self.notice.setText("")
+        self.sign_button.setText("Sign in…")
+        self.picker.projects.clear()
+        self.picker.models.clear()
+        self.picker.setEnabled(False)
+        self.table_model.attach(None)
+        self._refresh_target()
+
+    def _refresh_target(self) -> None:
+        target = self.context.target
+        if self.context.session is None:
+            text = "Sign in first, then choose a project and a model on the left."
+        elif target is None:
+            text = "Choose a project and a model on the left."
+        else:
+            model = target.model_name or "a model per file"
+            kinds = ", ".join("." + e for e in sorted(ACCEPTED_EXTENSIONS[self.context.session.server.kind]))
+            text = f"They go to <b>{target.project_name}</b> / <b>{model}</b> · this server takes {kinds}"
+        self.drop_zone.detail.setText(text)
+
+    # -- adding files ------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+            self.drop_zone.set_highlight(True)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_zone.set_highlight(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_zone.set_highlight(False)
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def choose_files(self) -> None:
+        kinds = ""
+        if self.context.session is not None:
+            kinds = " ".join("*." + e for e in sorted(ACCEPTED_EXTENSIONS[self.context.session.server.kind]))
+        names, _ = QFileDialog.getOpenFileNames(self, "Add files to upload", "",
+                                                f"Models ({kinds});;All files (*)" if kinds else "All files (*)")
+        if names:
+            self.add_paths([Path(name) for name in names])
+
+    def add_paths(self, paths: list[Path]) -> list[Job]:
+        """Each file becomes a job at once; files the server would refuse become failed jobs that say why."""
+        if self.context.session is None or self.context.queue is None:
+            self.ask_sign_in("Sign in first; then drop the files again.")
+            return []
+        if self.context.target is None and not self.ask_target(len(paths)):
+            return []
+        target = self.context.target
+        assert target is not None
+        self.table_model.set_project_names({target.project_id: target.project_name})
+        files = expand_dropped(paths, ACCEPTED_EXTENSIONS[self.context.session.server.kind])
+        if not files:
+            self.statusBar().showMessage("Nothing to upload in what was dropped (no model files found).", 8000)
+            return []
+        jobs = [self.context.queue.add(path, target.project_id, target.model_name) for path in files]
+        self.table.scrollToBottom()
+        return jobs
+
+    def ask_target(self, count: int) -> bool:
+        """A drop with no project chosen: ask where the files go."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Where should these files go?")
+        picker = TargetPicker(self.context, dialog)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok_button.setText(f"Upload {count} {'file' if count == 1 else 'files'}")
+        ok_button.setEnabled(False)
+        def update_ok() -> None:
+            ok_button.setEnabled(self.context.target is not None)
+
+        self.context.target_changed.connect(update_ok)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(QLabel("Choose the project and the model for the files you dropped."))
+        layout.addWidget(picker, 1)
+        layout.addWidget(buttons)
+        dialog.resize(420, 560)
+        spawn(picker.start())
+        try:
+            accepted = dialog.exec() == QDialog.DialogCode.Accepted and self.context.target is not None
+        finally:
+            self.context.target_changed.disconnect(update_ok)
+        if accepted:
+            spawn(self.picker.start())  # show the same choice in the window
+        return accepted
+
+    # -- row actions -------------------------------------------------------------------------
+    def selected_jobs(self) -> list[Job]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.table_model.job_at(row) for row in rows]
+
+    def _update_actions(self) -> None:
+        jobs = self.selected_jobs()
+        self.cancel_action.setEnabled(any(not j.state.is_final for j in jobs))
+        self.retry_action.setEnabled(any(j.state.is_final and j.state is not JobState.SUCCESS for j in jobs))
+        self.open_action.setEnabled(any(j.state is JobState.SUCCESS for j in jobs))
+        self.folder_action.setEnabled(len(jobs) == 1)
+        self.copy_action.setEnabled(bool(jobs))
+
+    def _context_menu(self, position: QPoint) -> None:
+        self._update_actions()
+        menu = QMenu(self)
+        for act in (self.cancel_action, self.retry_action, self.open_action, self.folder_action, self.copy_action):
+            menu.addAction(act)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    def cancel_selected(self) -> None:
+        if self.context.queue is not None:
+            for job in self.selected_jobs():
+                self.context.queue.cancel(job.id)
+
+    def retry_selected(self) -> None:
+        if self.context.queue is not None:
+            for job in self.selected_jobs():
+                if job.state is not JobState.SUCCESS:
+                    self.context.queue.retry(job.id)
+        self._update_actions()
+
+    def open_version(self) -> None:
+        if self.context.session is None:
+            return
+        for job in self.selected_jobs():
+            url = job.version_url(self.context.session.server.url)
+            if url:
+                QDesktopServices.openUrl(QUrl(url))
+
+    def show_in_folder(self) -> None:
+        for job in self.selected_jobs()[:1]:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(job.path.parent)))
+
+    def copy_message(self) -> None:
+        lines = [f"{job.file_name}: {job.message}" for job in self.selected_jobs()]
+        QGuiApplication.clipboard().setText("\n".join(lines))
+
+    def clear_finished(self) -> None:
+        for job in self.table_model.remove_finished():
+            if self.context.queue is not None:
+                self.context.queue.remove(job.id)
+        self.table.selectionModel().clearSelection()
+        self._update_actions()
+
+    def select_row(self, row: int) -> None:
+        self.table.selectionModel().select(
+            self.table_model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+    # -- live feedback -----------------------------------------------------------------------
+    def _on_job_event(self, event: JobEvent, job: Job) -> None:
+        if event is JobEvent.PROGRESS:
+            return
+        self._update_actions()
+        if job.state in (JobState.FAILED, JobState.INVALID_INPUT, JobState.TIMEOUT) and event is JobEvent.STATE:
+            self.notify("Upload failed", f"{job.file_name}: {job.message}", QSystemTrayIcon.MessageIcon.Warning)
+
+    def _schedule_summary(self, *_args: object) -> None:
+        if not self._summary_timer.isActive():
+            self._summary_timer.start()
+
+    def _refresh_summary(self) -> None:
+        jobs = self.table_model.jobs
+        self.summary.setText(self.table_model.summary())
+        self.empty_hint.setVisible(not jobs)
+        self.clear_button.setEnabled(any(job.state.is_final for job in jobs))
+        busy = any(not job.state.is_final for job in jobs)
+        if self._was_busy and not busy:
+            done = sum(job.state is JobState.SUCCESS for job in jobs)
+            self.notify("Uploads finished", f"{done} of {len(jobs)} files became model versions.",
+                        QSystemTrayIcon.MessageIcon.Information)
+        self._was_busy = busy
+
+    def notify(self, title: str, message: str, icon: QSystemTrayIcon.MessageIcon) -> None:
+        """A system notification, only while the window is in the background."""
+        if self.tray is not None and not self.isActiveWindow():
+            self.tray.showMessage(title, message, icon, 8000)
+
+    def _confirm(self, question: str) -> bool:
+        answer = QMessageBox.question(self, "Speckle Uploader", question,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def close_without_asking(self) -> None:
+        self.allow_close = True
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        active = [job for job in self.table_model.jobs if not job.state.is_final]
+        if active and not self.allow_close and not self._confirm(
+                f"{len(active)} files are still on their way. Quit and stop them?"):
+            event.ignore()
+            return
+        event.accept()
+        self.closed.emit()
