@@ -11,10 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-import qasync
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 from speckle_uploader.ui.context import AppContext
@@ -49,9 +49,8 @@ async def shoot(out: Path) -> None:
             files.append(work / sample.name)
             shutil.copy(sample, files[-1])
         big = work / "Tower-B-full.ifc"
-        with big.open("wb") as handle:
-            handle.write((ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes())
-            handle.write(b" " * 30 * 1024 * 1024)
+        head, tail = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes().split(b"ENDSEC;\nEND-ISO")
+        big.write_bytes(head + b"/*" + b" " * 30 * 1024 * 1024 + b"*/\nENDSEC;\nEND-ISO" + tail)
         broken = work / "site-survey.ifc"
         broken.write_text("ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('IFC4'));\nENDSEC;\nDATA;\n#1=IFCWALL(")
         huge = work / "campus-federated.ifc"

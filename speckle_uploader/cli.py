@@ -36,7 +36,8 @@ class CliError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speckle-uploader",
-        description="Upload IFC and other CAD/BIM files to Speckle and follow them until they are model versions.",
+        description="Upload IFC and other CAD/BIM files to Speckle and follow them until they are model versions. "
+                    "Without a command, opens the desktop app (--demo: on the built-in sandbox).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -74,10 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = ("upload", "login", "logout", "projects", "sandbox")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        return gui_main()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # No command: the desktop app (with --demo, or files to add, as a file association passes them).
+    if not arguments or (arguments[0] not in COMMANDS and arguments[0] not in ("-h", "--help", "--version")):
+        return gui_main(arguments)
+    args = build_parser().parse_args(arguments)
     try:
         if args.command == "sandbox":
             return run_sandbox(args)
@@ -94,14 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def gui_main() -> int:
-    try:
-        from speckle_uploader.ui.app import run_app
-    except ImportError:
-        build_parser().print_help()
-        return EXIT_USAGE
-    result: int = run_app(sys.argv[1:])
-    return result
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """The desktop window; ``speckle-uploader-gui`` and ``speckle-uploader`` without a command."""
+    from speckle_uploader.ui.app import run_app  # Qt loads only when the window is wanted
+
+    return run_app(list(sys.argv[1:] if argv is None else argv))
 
 
 def _server(value: str) -> str:

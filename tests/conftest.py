@@ -68,3 +68,12 @@ def project_id(server: ThreadedSandbox, name: str = "Riverside Library") -> str:
 def write(path: Path, content: bytes | str) -> Path:
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
+
+
+def big_ifc(path: Path, size: int) -> Path:
+    """A valid IFC file of about ``size`` bytes: the sample, padded with a STEP comment inside DATA."""
+    text = (SAMPLES / "simple-wall.ifc").read_bytes()
+    head, tail = text.split(b"ENDSEC;\nEND-ISO-10303-21;")
+    padding = max(0, size - len(text) - 6)
+    path.write_bytes(head + b"/*" + b" " * padding + b"*/\n" + b"ENDSEC;\nEND-ISO-10303-21;" + tail)
+    return path

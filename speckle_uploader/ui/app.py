@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import tempfile
 from pathlib import Path
 
 import qasync
@@ -29,16 +30,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     sandbox = None
-    settings = QSettings()
-    context = AppContext(CredentialStore(), settings)
+    context = AppContext(CredentialStore(), QSettings())
     if args.demo:
         from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 
         sandbox = ThreadedSandbox(SandboxConfig(processing_seconds=4.0))
         sandbox.start()
-        settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Speckle", "Uploader-demo")
-        context = AppContext(CredentialStore(), settings)
-        context.remember_tokens = False  # the demo token never goes to the keychain
+        # The demo leaves nothing behind: its settings live in a temporary file, its token nowhere.
+        demo_dir = tempfile.TemporaryDirectory(prefix="speckle-uploader-demo-")
+        context = AppContext(CredentialStore(), QSettings(f"{demo_dir.name}/settings.ini",
+                                                          QSettings.Format.IniFormat))
+        context.remember_tokens = False
+        riverside = next(p for p in sandbox.sandbox.store.projects.values() if p.name == "Riverside Library")
+        context.remember_target(sandbox.url, riverside.id, "architecture")
     window = MainWindow(context)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
@@ -50,8 +54,14 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
             await window.start()
         if args.files and context.session is not None:
             window.add_paths(args.files)
-        if args.quit_after is not None:
-            QTimer.singleShot(int(args.quit_after * 1000), window.close_without_asking)
+        if args.quit_after is not None:  # smoke tests: report what was on screen, then leave
+            def report_and_quit() -> None:
+                signed = context.session.user.name if context.session else "nobody"
+                print(f"window shown: {window.isVisible()} {window.width()}x{window.height()} "
+                      f"platform {app.platformName()} signed in: {signed}", flush=True)
+                window.close_without_asking()
+
+            QTimer.singleShot(int(args.quit_after * 1000), report_and_quit)
         await closed.wait()
     finally:
         await context.shutdown()

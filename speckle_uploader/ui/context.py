@@ -123,6 +123,13 @@ class AppContext(QObject):
         model = self.settings.value(f"{prefix}/model")
         return (str(project) if project else None, str(model) if model is not None else None)
 
-    def _settings_prefix(self) -> str:
-        assert self.session is not None
-        return "targets/" + self.session.server.url.replace("/", "_").replace(":", "_")
+    def remember_target(self, server_url: str, project_id: str, model_name: str) -> None:
+        prefix = self._settings_prefix(normalise_server_url(server_url))
+        self.settings.setValue(f"{prefix}/project", project_id)
+        self.settings.setValue(f"{prefix}/model", model_name)
+
+    def _settings_prefix(self, server_url: str | None = None) -> str:
+        if server_url is None:
+            assert self.session is not None
+            server_url = self.session.server.url
+        return "targets/" + server_url.replace("/", "_").replace(":", "_")

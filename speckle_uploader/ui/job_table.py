@@ -243,7 +243,7 @@ class JobTableModel(QAbstractTableModel):
         if job.state is JobState.UPLOADING and job.message.startswith("Uploading"):
             return ""
         if job.state is JobState.SUCCESS and job.version_id:
-            return f"{job.message} ({job.version_id})"
+            return f"{job.message or 'New version'} ({job.version_id})"
         return job.message
 
     def summary(self) -> str:

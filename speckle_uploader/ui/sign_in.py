@@ -79,7 +79,6 @@ class SignInDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(help_text)
         layout.addWidget(self.error)
-        layout.addStretch()
         layout.addWidget(self.buttons)
         self._busy = False
         self._update_button()
@@ -88,6 +87,7 @@ class SignInDialog(QDialog):
     def show_error(self, message: str) -> None:
         self.error.setText(message)
         self.error.setVisible(bool(message))
+        self.adjustSize()
 
     def _update_button(self) -> None:
         self.sign_in_button.setEnabled(bool(self.token.text().strip()) and not self._busy)
