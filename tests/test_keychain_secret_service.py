@@ -23,7 +23,7 @@ ENV_KEYS = ("DBUS_SESSION_BUS_ADDRESS", "HOME", "XDG_RUNTIME_DIR", "XDG_DATA_HOM
 
 @pytest.fixture(scope="module")
 def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keyring.backend.KeyringBackend]:
-    import keyring.backends.SecretService as secret_service_backend
+    from keyring.backends import SecretService
 
     home: Path = tmp_path_factory.mktemp("home")
     run = tmp_path_factory.mktemp("run")
@@ -40,7 +40,7 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keyring
     daemon.stdin.close()
     saved = {key: os.environ.get(key) for key in ENV_KEYS}
     os.environ.update({key: env[key] for key in ENV_KEYS})
-    backend = secret_service_backend.Keyring()
+    backend = SecretService.Keyring()
     for _ in range(50):  # until org.freedesktop.secrets answers
         try:
             backend.get_password("probe", "probe")
