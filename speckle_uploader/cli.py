@@ -80,6 +80,10 @@ COMMANDS = ("upload", "login", "logout", "projects", "sandbox")
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["--selftest"]:
+        from speckle_uploader.selftest import main as selftest
+
+        return selftest()
     # No command: the desktop app (with --demo, or files to add, as a file association passes them).
     if not arguments or (arguments[0] not in COMMANDS and arguments[0] not in ("-h", "--help", "--version")):
         return gui_main(arguments)

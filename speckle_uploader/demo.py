@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from pathlib import Path
 
 from speckle_uploader.jobs import JobQueue, JobState
 from speckle_uploader.progress import LineLog, LiveDisplay
+from speckle_uploader.resources import samples_dir
 from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 from speckle_uploader.speckle.session import sign_in
-
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 
 
 async def upload_samples(url: str) -> bool:
@@ -28,7 +26,7 @@ async def upload_samples(url: str) -> bool:
               f"“{project.name}”:\n", file=sys.stderr)
         queue = JobQueue(session.client, session.server)
         queue.subscribe(LiveDisplay() if sys.stderr.isatty() else LineLog())
-        for sample in sorted(SAMPLES.glob("*.ifc")):
+        for sample in sorted(samples_dir().glob("*.ifc")):
             queue.add(sample, project.id)
         jobs = await queue.wait()
         print("", file=sys.stderr)

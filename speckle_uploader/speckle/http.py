@@ -7,10 +7,12 @@ The token is added per request to the Speckle server only: the shared ``httpx.As
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import truststore
 
 from speckle_uploader.speckle.errors import (
     EtagMismatchError,
@@ -51,7 +53,8 @@ class SpeckleHttp:
         self._token = token
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(
-            timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+            timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=False,
+            verify=tls_context(),
         )
 
     @property
@@ -142,6 +145,11 @@ class SpeckleHttp:
             f"{self.host} does not answer like a Speckle server (HTTP {response.status_code} at "
             f"{response.request.url.path}). Check the server address."
         )
+
+
+def tls_context() -> ssl.SSLContext:
+    """The operating system's trust store (truststore), so corporate root certificates just work."""
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def rate_limited(response: httpx.Response) -> RateLimitedError:

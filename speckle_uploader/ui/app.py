@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
 from speckle_uploader import __version__
@@ -44,6 +45,7 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
         riverside = next(p for p in sandbox.sandbox.store.projects.values() if p.name == "Riverside Library")
         context.remember_target(sandbox.url, riverside.id, "architecture")
     window = MainWindow(context)
+    app.installEventFilter(FileOpenFilter(window))
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     window.show()
@@ -52,8 +54,8 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
             await context.sign_in(sandbox.url, DEMO_TOKEN)
         else:
             await window.start()
-        if args.files and context.session is not None:
-            window.add_paths(args.files)
+        if args.files:
+            window.open_paths(args.files)
         if args.quit_after is not None:  # smoke tests: report what was on screen, then leave
             def report_and_quit() -> None:
                 signed = context.session.user.name if context.session else "nobody"
@@ -68,6 +70,20 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
         if sandbox is not None:
             sandbox.stop()
     return 0
+
+
+class FileOpenFilter(QObject):
+    """macOS hands files opened with the app (Finder, file association) over as QFileOpenEvent."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
+            self.window.open_paths([Path(event.file())])
+            return True
+        return super().eventFilter(watched, event)
 
 
 def run_app(argv: list[str]) -> int:

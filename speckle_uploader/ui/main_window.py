@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.tray = self._make_tray()
         self._was_busy = False
+        self.pending_paths: list[Path] = []  # opened before anyone signed in
 
         # The summary follows the table's own signals, at most every 100 ms, and costs nothing when idle.
         self._summary_timer = QTimer(self)
@@ -291,8 +292,21 @@ class MainWindow(QMainWindow):
         self.picker.setEnabled(True)
         self.table_model.attach(self.context.queue)
         self.context.queue.subscribe(self._on_job_event)
-        spawn(self.picker.start())
+        spawn(self._start_picker_then_add_pending())
         self._refresh_target()
+
+    async def _start_picker_then_add_pending(self) -> None:
+        await self.picker.start()
+        paths, self.pending_paths = self.pending_paths, []
+        if paths:
+            self.add_paths(paths)
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Files opened with the app (arguments, file association): jobs now, or right after sign-in."""
+        if self.context.session is None:
+            self.pending_paths.extend(paths)
+            return
+        self.add_paths(paths)
 
     def _on_signed_out(self) -> None:
         self.user_name.setText("Not signed in")

@@ -246,3 +246,17 @@ def test_plain_http_to_a_remote_host_needs_confirmation(qtbot, window: MainWindo
     qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(asked), timeout=2000)
     assert asked == ["http://speckle.example.com"] and window.context.session is None
+
+
+def test_files_opened_before_sign_in_become_jobs_after(qtbot, window: MainWindow,  # type: ignore[no-untyped-def]
+                                                       cloud_sandbox: ThreadedSandbox, context) -> None:
+    """An .ifc opened with the app (file association) waits for the sign-in, then uploads."""
+    riverside = next(p for p in cloud_sandbox.sandbox.store.projects.values() if p.name == "Riverside Library")
+    context.remember_target(cloud_sandbox.url, riverside.id, "structure")
+    window.open_paths([SAMPLES / "simple-wall.ifc"])
+    assert window.table_model.rowCount() == 0
+    signed_in(qtbot, window, cloud_sandbox)
+    qtbot.waitUntil(lambda: window.table_model.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: jobs_final(window), timeout=10000)
+    job = window.table_model.jobs[0]
+    assert job.state is JobState.SUCCESS and job.model_name == "structure"
