@@ -142,7 +142,7 @@ async def upload(args: argparse.Namespace) -> int:
         project = await session.client.project(args.project)
         if not project.can_publish.authorized:
             raise CliError(f"You cannot upload to “{project.name}”: {project.can_publish.message}")
-        queue = JobQueue(session.client, session.server, concurrency=args.concurrency,
+        queue = JobQueue(session.client, session.server, concurrency=args.concurrency, live=session.live,
                          check_type=not args.any_type)
         if args.json:
             queue.subscribe(JsonLines(server_url))

@@ -24,7 +24,7 @@ async def upload_samples(url: str) -> bool:
         project = projects.items[0]
         print(f"Signed in to {session.server.name} as {session.user.name}; uploading the samples to "
               f"“{project.name}”:\n", file=sys.stderr)
-        queue = JobQueue(session.client, session.server)
+        queue = JobQueue(session.client, session.server, live=session.live)
         queue.subscribe(LiveDisplay() if sys.stderr.isatty() else LineLog())
         for sample in sorted(samples_dir().glob("*.ifc")):
             queue.add(sample, project.id)

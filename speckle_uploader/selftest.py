@@ -54,7 +54,7 @@ def check_upload() -> str:
         session = await sign_in(url, DEMO_TOKEN)
         try:
             project = (await session.client.projects(search="Riverside")).items[0]
-            queue = JobQueue(session.client, session.server)
+            queue = JobQueue(session.client, session.server, live=session.live)
             job = queue.add(sample, project.id, "selftest")
             await asyncio.wait_for(queue.wait(), timeout=45)
             if job.state is not JobState.SUCCESS:

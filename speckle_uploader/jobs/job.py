@@ -21,6 +21,7 @@ class JobState(enum.Enum):
     CANCELLED = "cancelled"
     INVALID_INPUT = "invalidInput"
     TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"  # the app stopped while the file was on its way; retry uploads it again
 
     @property
     def is_final(self) -> bool:
@@ -37,7 +38,8 @@ class JobState(enum.Enum):
 
 
 FINAL_STATES = frozenset(
-    {JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED, JobState.INVALID_INPUT, JobState.TIMEOUT}
+    {JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED, JobState.INVALID_INPUT, JobState.TIMEOUT,
+     JobState.INTERRUPTED}
 )
 
 

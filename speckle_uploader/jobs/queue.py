@@ -12,9 +12,10 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from speckle_uploader.jobs.job import Job, JobEvent, JobState
 from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target, backend_for
@@ -27,7 +28,8 @@ from speckle_uploader.speckle.errors import (
     SpeckleError,
 )
 from speckle_uploader.speckle.file_rules import check_file
-from speckle_uploader.speckle.models import Model, RemoteStatus, ServerInfo
+from speckle_uploader.speckle.models import Model, RemoteState, RemoteStatus, ServerInfo
+from speckle_uploader.speckle.subscriptions import SubscriptionClient
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,8 @@ class PollPolicy:
 
     first: float = 0.5
     factor: float = 1.5
-    maximum: float = 5.0
+    maximum: float = 2.0  # while no live updates arrive, a change shows within this
+    live_interval: float = 10.0  # with live updates, a safety poll in case an event was lost
     give_up_after: float = 300.0  # seconds without any answer before the job is failed
 
 
@@ -48,13 +51,15 @@ class PollPolicy:
 class RetryPolicy:
     """Transient failures of the transfer (network, 5xx, 429, expired link, ETag mismatch)."""
 
-    attempts: int = 3
+    attempts: int = 5
     base_delay: float = 1.0
+    max_delay: float = 60.0
 
     def delay(self, attempt: int, error: SpeckleError) -> float:
+        """Exponential backoff with jitter (1, 2, 4, 8 s ... each up to a quarter longer); Retry-After wins."""
         if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            return error.retry_after
-        return float(self.base_delay * 2 ** (attempt - 1) * (1 + random.random() / 4))
+            return min(error.retry_after, self.max_delay * 5)
+        return float(min(self.base_delay * 2 ** (attempt - 1), self.max_delay) * (1 + random.random() / 4))
 
 
 def model_name_for(path: Path) -> str:
@@ -68,10 +73,14 @@ def model_name_for(path: Path) -> str:
 class JobQueue:
     def __init__(self, client: SpeckleClient, server: ServerInfo, *, backend: IngestionBackend | None = None,
                  concurrency: int = 2, poll: PollPolicy = PollPolicy(), retry: RetryPolicy = RetryPolicy(),
-                 check_type: bool = True) -> None:
+                 check_type: bool = True, first_id: int = 1, live: SubscriptionClient | None = None) -> None:
         self.client = client
         self.server = server
         self.backend = backend or backend_for(server.kind, client)
+        if live is not None:
+            self.backend.live = live
+            live.connection_listeners.append(self._live_changed)
+        self._wakers: dict[int, asyncio.Queue[RemoteStatus | None]] = {}
         self.poll = poll
         self.retry_policy = retry
         self.check_type = check_type
@@ -82,7 +91,7 @@ class JobQueue:
         self._listeners: list[Listener] = []
         self._models: dict[tuple[str, str], Model] = {}
         self._model_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._next_id = 1
+        self._next_id = first_id
 
     # -- observing -------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -122,6 +131,22 @@ class JobQueue:
         self._emit(JobEvent.ADDED, job)
         self._start(job)
         return job
+
+    def restore(self, jobs: list[Job]) -> None:
+        """Bring back jobs from an earlier run: finished ones as they were, ones the server was processing
+        followed again to their end, ones that were still on their way marked interrupted (retry resends)."""
+        for job in jobs:
+            self._jobs[job.id] = job
+            self._next_id = max(self._next_id, job.id + 1)
+            resumable = job.state.on_server and job.tracking_id and job.model_id
+            if not job.state.is_final and not resumable:
+                where = ("being registered; it may still appear in the project" if job.state is JobState.REGISTERING
+                         else "uploading")
+                self._finish(job, JobState.INTERRUPTED, f"Interrupted: the app closed while this file was {where}. "
+                                                        "Retry to upload it again.", emit=False)
+            self._emit(JobEvent.ADDED, job)
+            if resumable:
+                self._start(job, resume=True)
 
     def retry(self, job_id: int) -> None:
         """Run a finished job (failed, cancelled, ...) again from the start, with a fresh upload."""
@@ -173,8 +198,9 @@ class JobQueue:
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     # -- the work --------------------------------------------------------------------------------
-    def _start(self, job: Job) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
+    def _start(self, job: Job, *, resume: bool = False) -> None:
+        work = self._resume(job) if resume else self._run(job)
+        task = asyncio.get_running_loop().create_task(work, name=f"job-{job.id}")
         self._tasks[job.id] = task
         task.add_done_callback(functools.partial(self._forget_task, job.id))
 
@@ -182,15 +208,35 @@ class JobQueue:
         self._tasks.pop(job_id, None)
 
     async def _run(self, job: Job) -> None:
-        try:
+        async def work() -> None:
             async with self._slots:
                 job.started_at = time.time()
                 target = await self._target(job)
                 submission = await self._transfer(job, target)
             self._submissions[job.id] = (submission, target)
             await self._follow(job, submission, target)
+
+        await self._guard(job, work())
+
+    async def _resume(self, job: Job) -> None:
+        """Follow a job the server already has (from an earlier run) to its end."""
+        assert job.tracking_id and job.model_id
+        submission = Submission(job.file_id or job.tracking_id, job.tracking_id,
+                                RemoteStatus(RemoteState(job.state.value), job.message))
+        target = Target(job.project_id, job.model_id, job.model_name)
+        self._submissions[job.id] = (submission, target)
+        await self._guard(job, self._follow(job, submission, target))
+
+    async def _guard(self, job: Job, work: Coroutine[Any, Any, None]) -> None:
+        """Whatever happens, the job ends in a state that tells the truth."""
+        try:
+            await work
         except asyncio.CancelledError:
-            if not job.state.is_final:
+            if job.state.on_server:
+                # Only our following stopped (the app is closing): the server carries on, and the next
+                # start follows the job again from the history.
+                self._set(job, job.state, "Still on the server; followed again when the app next starts")
+            elif not job.state.is_final:
                 self._finish(job, JobState.CANCELLED, "Cancelled before the server received the file")
         except SpeckleError as exc:
             self._finish(job, JobState.FAILED, str(exc), code=exc.code)
@@ -235,13 +281,45 @@ class JobQueue:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _live_changed(self, up: bool) -> None:
+        for waker in self._wakers.values():
+            waker.put_nowait(None)  # followers re-plan: poll now (to catch up) or fall back to polling
+
     async def _follow(self, job: Job, submission: Submission, target: Target) -> None:
+        """Until the job is final: take what the server pushes, and poll (often while nothing is pushed,
+        rarely as a safety net while live updates flow)."""
         job.tracking_id = submission.tracking_id
         self._apply(job, submission.status)
+        pushed: asyncio.Queue[RemoteStatus | None] = asyncio.Queue()
+        self._wakers[job.id] = pushed
+        stop_watching = self.backend.watch(submission, target, pushed.put_nowait)
+        try:
+            await self._follow_loop(job, submission, target, pushed)
+        finally:
+            stop_watching()
+            self._wakers.pop(job.id, None)
+
+    async def _follow_loop(self, job: Job, submission: Submission, target: Target,
+                           pushed: asyncio.Queue[RemoteStatus | None]) -> None:
         delay = self.poll.first
+        first = True
         failing_since: float | None = None
         while not job.state.is_final:
-            await asyncio.sleep(delay)
+            wait = delay if first or not self.backend.live_connected else max(delay, self.poll.live_interval)
+            first = False
+            try:
+                async with asyncio.timeout(wait):  # not wait_for: it can swallow a cancellation on 3.11
+                    update = await pushed.get()
+            except TimeoutError:
+                update = None
+                woken = False
+            else:
+                woken = update is None
+            if update is not None:
+                self._apply(job, update)
+                continue
+            if woken and not self.backend.live_connected:
+                continue  # the socket went: fall back to frequent polling
             try:
                 status = await self.backend.status(submission, target)
             except SpeckleError as exc:

@@ -36,6 +36,7 @@ from speckle_uploader.sandbox.store import (
     demo_store,
     new_id,
 )
+from speckle_uploader.sandbox.subscriptions import SubscriptionSession
 
 BUCKET = "speckle-server"
 CHUNK = 1024 * 1024
@@ -73,6 +74,7 @@ class Sandbox:
         self.faults: list[Fault] = []
         self.requests: list[RequestRecord] = []
         self.background: set[asyncio.Task[None]] = set()
+        self.websockets: set[web.WebSocketResponse] = set()
         self.app = web.Application(middlewares=[self._record_and_fault], client_max_size=1024 * 1024)
         self.app.router.add_post("/graphql", self.graphql)
         self.app.router.add_get("/graphql", self.graphql_get)
@@ -87,6 +89,7 @@ class Sandbox:
         return self.config.flavor
 
     async def _cleanup(self, _app: web.Application) -> None:
+        await self.drop_websockets()
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
@@ -134,8 +137,28 @@ class Sandbox:
     async def index(self, request: web.Request) -> web.Response:
         return web.Response(text=f"Speckle sandbox ({self.flavor.value}). GraphQL at /graphql.\n")
 
-    async def graphql_get(self, request: web.Request) -> web.Response:
-        return web.Response(status=400, text="GET query missing.")
+    async def graphql_get(self, request: web.Request) -> web.StreamResponse:
+        """Websocket subscriptions live on the same path as queries, as on the real server."""
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.Response(status=400, text="GET query missing.")
+        if not self.config.websockets_enabled:
+            return web.Response(status=403, text="Websockets are blocked here.")
+        ws = web.WebSocketResponse(protocols=("graphql-ws",), heartbeat=None)
+        await ws.prepare(request)
+        self.websockets.add(ws)
+        try:
+            await SubscriptionSession(self.store, ws, self.config.keepalive_seconds).run()
+        finally:
+            self.websockets.discard(ws)
+            await ws.close()
+        return ws
+
+    async def drop_websockets(self) -> int:
+        """Cut every subscription connection (fault injection); returns how many were open."""
+        sockets = list(self.websockets)
+        for ws in sockets:
+            await ws.close(code=1011, message=b"sandbox dropped the connection")
+        return len(sockets)
 
     async def graphql(self, request: web.Request) -> web.Response:
         user = self._user(request)

@@ -152,6 +152,8 @@ class SandboxConfig:
     processing_seconds: float = 2.5
     url_expiry_seconds: int = 24 * 3600
     blob_bytes_per_second: float | None = None  # shape blob uploads (e.g. 125e6 for 1 Gbit/s)
+    websockets_enabled: bool = True  # False: refuse subscriptions, as some proxies do
+    keepalive_seconds: float = 30.0  # the real server sends "ka" every 30 s
     seed: int = 7
 
 

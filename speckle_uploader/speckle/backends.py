@@ -10,15 +10,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from speckle_uploader.speckle import operations as ops
 from speckle_uploader.speckle.blob import ProgressCallback, put_blob
 from speckle_uploader.speckle.client import SpeckleClient
 from speckle_uploader.speckle.errors import CancellationRefusedError, UnexpectedResponseError
 from speckle_uploader.speckle.legacy_rest import upload_legacy
 from speckle_uploader.speckle.models import RemoteState, RemoteStatus, ServerKind
+from speckle_uploader.speckle.subscriptions import SubscriptionClient
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,24 @@ class Submission:
     status: RemoteStatus
 
 
+StatusCallback = Callable[[RemoteStatus], None]
+
+
 class IngestionBackend(ABC):
     kind: ServerKind
     can_cancel_processing = False
 
     def __init__(self, client: SpeckleClient) -> None:
         self.client = client
+        self.live: SubscriptionClient | None = None  # live updates, where the server lets us have them
+
+    @property
+    def live_connected(self) -> bool:
+        return self.live is not None and self.live.connected
+
+    def watch(self, submission: Submission, target: Target, on_status: StatusCallback) -> Callable[[], None]:
+        """Have ``on_status`` called with every status the server pushes; returns how to stop."""
+        return lambda: None
 
     @abstractmethod
     async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:
@@ -87,6 +102,19 @@ class CloudIngestionBackend(_PresignedBackend):
     can_cancel_processing = True
     cloud = True
 
+    def watch(self, submission: Submission, target: Target, on_status: StatusCallback) -> Callable[[], None]:
+        live = self.live
+        if live is None:
+            return lambda: None
+        variables = {"input": {"projectId": target.project_id,
+                               "ingestionReference": {"ingestionId": submission.tracking_id}}}
+
+        def pushed(data: dict[str, Any]) -> None:
+            on_status(ingestion_status(data["projectModelIngestionUpdated"]["modelIngestion"]))
+
+        op_id = live.subscribe(ops.INGESTION_UPDATED, variables, pushed)
+        return lambda: live.unsubscribe(op_id)
+
     async def register(self, stored: StoredFile, target: Target) -> Submission:
         ingestion = await self.client.start_file_ingestion(
             target.project_id, target.model_id, stored.file_id, stored.etag or ""
@@ -103,7 +131,41 @@ class CloudIngestionBackend(_PresignedBackend):
         return ingestion_status(ingestion)
 
 
-class FileImportBackend(_PresignedBackend):
+class _ProjectUploadsWatch(IngestionBackend):
+    """Open-source servers push every upload of a project on one subscription; route them by upload id."""
+
+    def __init__(self, client: SpeckleClient) -> None:
+        super().__init__(client)
+        self._routes: dict[str, dict[str, StatusCallback]] = {}
+        self._operations: dict[str, str] = {}
+
+    def watch(self, submission: Submission, target: Target, on_status: StatusCallback) -> Callable[[], None]:
+        live = self.live
+        if live is None:
+            return lambda: None
+        project_id = target.project_id
+        routes = self._routes.setdefault(project_id, {})
+        routes[submission.tracking_id] = on_status
+        if project_id not in self._operations:
+            self._operations[project_id] = live.subscribe(
+                ops.PENDING_VERSIONS_UPDATED, {"projectId": project_id},
+                lambda data: self._route(routes, data["projectPendingVersionsUpdated"]))
+
+        def stop() -> None:
+            routes.pop(submission.tracking_id, None)
+            if not routes and project_id in self._operations:
+                live.unsubscribe(self._operations.pop(project_id))
+
+        return stop
+
+    @staticmethod
+    def _route(routes: dict[str, StatusCallback], message: dict[str, Any]) -> None:
+        callback = routes.get(str(message.get("id")))
+        if callback is not None:
+            callback(file_upload_status(message["version"]))
+
+
+class FileImportBackend(_PresignedBackend, _ProjectUploadsWatch):
     kind = ServerKind.FILE_IMPORT
 
     async def register(self, stored: StoredFile, target: Target) -> Submission:
@@ -116,7 +178,7 @@ class FileImportBackend(_PresignedBackend):
         return file_upload_status(await self.client.file_upload(target.project_id, submission.tracking_id))
 
 
-class LegacyRestBackend(IngestionBackend):
+class LegacyRestBackend(_ProjectUploadsWatch):
     kind = ServerKind.LEGACY_REST
 
     async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:

@@ -52,6 +52,12 @@ class EtagMismatchError(SpeckleError):
     retryable = True
 
 
+class RegistrationRefusedError(SpeckleError):
+    """The server would not register an uploaded blob (already registered, or not found in storage)."""
+
+    retryable = True
+
+
 class RateLimitedError(SpeckleError):
     retryable = True
 

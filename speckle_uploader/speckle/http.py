@@ -7,7 +7,10 @@ The token is added per request to the Speckle server only: the shared ``httpx.As
 from __future__ import annotations
 
 import json
+import os
 import ssl
+import sys
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +25,7 @@ from speckle_uploader.speckle.errors import (
     PermissionDeniedError,
     ProjectNotFoundError,
     RateLimitedError,
+    RegistrationRefusedError,
     ServerFailureError,
     ServerUnreachableError,
     SpeckleError,
@@ -48,13 +52,14 @@ def normalise_server_url(url: str) -> str:
 class SpeckleHttp:
     """GraphQL and REST calls to one server, on one reused ``httpx.AsyncClient``."""
 
-    def __init__(self, server_url: str, token: str | None, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, server_url: str, token: str | None, *, client: httpx.AsyncClient | None = None,
+                 proxy: str | None = None) -> None:
         self.server_url = normalise_server_url(server_url)
         self._token = token
         self._owns_client = client is None
         self.client = client or httpx.AsyncClient(
             timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=False,
-            verify=tls_context(),
+            verify=tls_context(), proxy=proxy or system_proxy(),
         )
 
     @property
@@ -147,6 +152,20 @@ class SpeckleHttp:
         )
 
 
+def system_proxy() -> str | None:
+    """The proxy the operating system's settings name (Windows registry, macOS network settings), where the
+    environment names none; httpx reads ``HTTPS_PROXY``/``NO_PROXY`` from the environment by itself."""
+    names = {"win32": "getproxies_registry", "darwin": "getproxies_macosx_sysconf"}
+    getter = getattr(urllib.request, names.get(sys.platform, ""), None)
+    if getter is None:
+        return None  # Linux desktops hand proxies over in the environment, which httpx reads
+    proxies: dict[str, str] = getter()
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    found: str | None = proxies.get("https") or proxies.get("http")
+    return found
+
+
 def tls_context() -> ssl.SSLContext:
     """The operating system's trust store (truststore), so corporate root certificates just work."""
     return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -216,6 +235,9 @@ def error_from_graphql(errors: list[Any]) -> SpeckleError:
         )
     if message.startswith("ETag mismatch"):
         return EtagMismatchError(f"The stored file does not match what was sent: {message}", **kwargs)
+    if code in ("ALREADY_REGISTERED_BLOB_ERROR", "STORED_BLOB_ACCESS_ERROR"):
+        # The server refused this upload's registration: a fresh upload link and PUT will do.
+        return RegistrationRefusedError(f"The server refused to register the upload: {message}", **kwargs)
     if message.startswith("File size exceeds"):
         return FileTooLargeError(f"The file is too large for this server: {message}", **kwargs)
     return SpeckleError(message, **kwargs)

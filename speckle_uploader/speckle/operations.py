@@ -141,6 +141,22 @@ query FileUploadStatus($projectId: String!, $fileId: String!) {
 }
 """
 
+INGESTION_UPDATED = f"""
+subscription IngestionUpdated($input: ProjectModelIngestionSubscriptionInput!) {{
+  projectModelIngestionUpdated(input: $input) {{ type modelIngestion {{ {_INGESTION_FIELDS} }} }}
+}}
+"""
+
+PENDING_VERSIONS_UPDATED = """
+subscription PendingVersionsUpdated($projectId: String!) {
+  projectPendingVersionsUpdated(id: $projectId) {
+    id
+    type
+    version { id convertedStatus convertedMessage convertedVersionId modelName }
+  }
+}
+"""
+
 _ALL = frozenset(ServerKind)
 _PRESIGNED = frozenset({ServerKind.CLOUD_INGESTION, ServerKind.FILE_IMPORT})
 _CLOUD = frozenset({ServerKind.CLOUD_INGESTION})
@@ -160,4 +176,6 @@ SERVER_KINDS: dict[str, frozenset[ServerKind]] = {
     INGESTION_STATUS: _CLOUD,
     REQUEST_INGESTION_CANCELLATION: _CLOUD,
     FILE_UPLOAD_STATUS: frozenset({ServerKind.FILE_IMPORT, ServerKind.LEGACY_REST}),
+    INGESTION_UPDATED: _CLOUD,
+    PENDING_VERSIONS_UPDATED: frozenset({ServerKind.FILE_IMPORT, ServerKind.LEGACY_REST}),
 }

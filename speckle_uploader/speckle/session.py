@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from speckle_uploader.logs import mask_secret
 from speckle_uploader.speckle.client import SpeckleClient
+from speckle_uploader.speckle.http import SpeckleHttp
 from speckle_uploader.speckle.models import ServerInfo, User
+from speckle_uploader.speckle.subscriptions import SubscriptionClient
 
 
 @dataclass
@@ -13,18 +16,25 @@ class Session:
     client: SpeckleClient
     server: ServerInfo
     user: User
+    live: SubscriptionClient | None = None
 
     async def aclose(self) -> None:
+        if self.live is not None:
+            await self.live.aclose()
         await self.client.aclose()
 
 
-async def sign_in(server_url: str, token: str) -> Session:
-    """Check the token (``activeUser``) and detect the server's upload API; raises typed errors."""
-    client = SpeckleClient(server_url, token)
+async def sign_in(server_url: str, token: str, *, proxy: str | None = None, live: bool = True) -> Session:
+    """Check the token (``activeUser``) and detect the server's upload API; raises typed errors.
+
+    The token is checked over HTTP first: a websocket would accept a bad one and stay silent."""
+    mask_secret(token)
+    client = SpeckleClient(server_url, token, http=SpeckleHttp(server_url, token, proxy=proxy))
     try:
         user = await client.active_user()
         server = await client.server_info()
     except BaseException:
         await client.aclose()
         raise
-    return Session(client, server, user)
+    subscriptions = SubscriptionClient(client.server_url, token, proxy=proxy) if live else None
+    return Session(client, server, user, subscriptions)
