@@ -15,6 +15,7 @@ from pathlib import Path
 from speckle_uploader import __version__
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import Job, JobQueue, JobState
+from speckle_uploader.logs import setup_logging
 from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay
 from speckle_uploader.speckle.errors import SpeckleError
 from speckle_uploader.speckle.http import normalise_server_url
@@ -88,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments or (arguments[0] not in COMMANDS and arguments[0] not in ("-h", "--help", "--version")):
         return gui_main(arguments)
     args = build_parser().parse_args(arguments)
+    if args.command != "sandbox":
+        setup_logging()
     try:
         if args.command == "sandbox":
             return run_sandbox(args)

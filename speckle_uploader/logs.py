@@ -22,7 +22,7 @@ _secrets: set[str] = set()
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[^\s'\"]+"),
     re.compile(r"(?i)(X-Amz-Signature=|X-Amz-Credential=|sig=|signature=)[^&\s'\"]+"),
-    re.compile(r"(?i)(\"?(?:token|authorization)\"?\s*[:=]\s*\"?)[^\s'\",}]+"),
+    re.compile(r"(?i)(\"?(?:token|authorization)\"?\s*[:=]\s*\"?)(?!bearer\s|\*\*\*)[^\s'\",}]+"),
 ]
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# History, logs and settings of the app under test go to a throw-away folder, never the user's own.
+os.environ["SPECKLE_UPLOADER_HOME"] = tempfile.mkdtemp(prefix="speckle-uploader-tests-")
 
 from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, ThreadedSandbox
 

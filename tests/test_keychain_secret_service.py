@@ -40,17 +40,24 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keyring
     daemon.stdin.close()
     saved = {key: os.environ.get(key) for key in ENV_KEYS}
     os.environ.update({key: env[key] for key in ENV_KEYS})
-    backend = SecretService.Keyring()
+    # Wait until the daemon has created and unlocked its "login" collection before any keyring call: asked
+    # too early, the Secret Service backend would create another collection, locked behind a prompt.
+    import secretstorage
+
     deadline = time.monotonic() + 10
-    while True:  # until the daemon answers and its default collection is created and unlocked
+    while True:
         try:
-            backend.set_password("probe", "probe", "probe")
-            backend.delete_password("probe", "probe")
-            break
+            connection = secretstorage.dbus_init()
+            ready = any(c.collection_path.endswith("/login") and not c.is_locked()
+                        for c in secretstorage.get_all_collections(connection))
+            connection.close()
         except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            ready = False
+        if ready:
+            break
+        assert time.monotonic() < deadline, "gnome-keyring did not unlock its login collection"
+        time.sleep(0.05)
+    backend = SecretService.Keyring()
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     yield backend

@@ -13,12 +13,13 @@ from speckle_uploader.speckle.models import RemoteState
 
 def test_final_states() -> None:
     final = {s for s in JobState if s.is_final}
-    assert final == {JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED, JobState.INVALID_INPUT, JobState.TIMEOUT}
+    assert final == {JobState.SUCCESS, JobState.FAILED, JobState.CANCELLED, JobState.INVALID_INPUT, JobState.TIMEOUT,
+                     JobState.INTERRUPTED}
     assert {s for s in JobState if s.on_server} == {JobState.QUEUED, JobState.PROCESSING}
 
 
 def test_every_remote_state_has_a_job_state() -> None:
-    for remote in RemoteState:
+    for remote in RemoteState:  # every server status has a job state (not every job state a server one)
         assert JobState.from_remote(remote).value == remote.value
         assert JobState.from_remote(remote).is_final == remote.is_final
 

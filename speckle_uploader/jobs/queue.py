@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from speckle_uploader.jobs.job import Job, JobEvent, JobState
 from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target, backend_for
@@ -32,6 +32,7 @@ from speckle_uploader.speckle.models import Model, RemoteState, RemoteStatus, Se
 from speckle_uploader.speckle.subscriptions import SubscriptionClient
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Listener = Callable[[JobEvent, Job], None]
 
@@ -211,7 +212,7 @@ class JobQueue:
         async def work() -> None:
             async with self._slots:
                 job.started_at = time.time()
-                target = await self._target(job)
+                target = await self._retrying(job, lambda: self._target(job))
                 submission = await self._transfer(job, target)
             self._submissions[job.id] = (submission, target)
             await self._follow(job, submission, target)
@@ -258,21 +259,12 @@ class JobQueue:
         job.model_id = model.id
         return Target(job.project_id, model.id, model.name)
 
-    async def _transfer(self, job: Job, target: Target) -> Submission:
+    async def _retrying(self, job: Job, step: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``step``, retrying passing failures with backoff and saying so in the job's message."""
         attempts = self.retry_policy.attempts
         for attempt in range(1, attempts + 1):
-            job.attempt = attempt
-            job.bytes_sent = 0
-            self._set(job, JobState.UPLOADING,
-                      "Uploading" if attempt == 1 else f"Uploading (attempt {attempt} of {attempts})")
-            before = _fingerprint(job.path)
             try:
-                stored = await self.backend.store(job.path, job.size, target, lambda sent: self._progress(job, sent))
-                if _fingerprint(job.path) != before:
-                    raise FileProblemError(f"{job.file_name} changed while it was being uploaded; upload it again.")
-                job.file_id = stored.file_id
-                self._set(job, JobState.REGISTERING, "Registering the upload with the server")
-                return await self.backend.register(stored, target)
+                return await step()
             except SpeckleError as exc:
                 if not exc.retryable or attempt == attempts:
                     raise
@@ -280,6 +272,26 @@ class JobQueue:
                 self._set(job, job.state, f"{exc} Retrying in {delay:.0f} s (attempt {attempt + 1} of {attempts})")
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _transfer(self, job: Job, target: Target) -> Submission:
+        """Upload and register; each retry is a whole new upload with a fresh link (a fileId registers once)."""
+        attempts = self.retry_policy.attempts
+        job.attempt = 0
+
+        async def once() -> Submission:
+            job.attempt += 1
+            job.bytes_sent = 0
+            self._set(job, JobState.UPLOADING,
+                      "Uploading" if job.attempt == 1 else f"Uploading (attempt {job.attempt} of {attempts})")
+            before = _fingerprint(job.path)
+            stored = await self.backend.store(job.path, job.size, target, lambda sent: self._progress(job, sent))
+            if _fingerprint(job.path) != before:
+                raise FileProblemError(f"{job.file_name} changed while it was being uploaded; upload it again.")
+            job.file_id = stored.file_id
+            self._set(job, JobState.REGISTERING, "Registering the upload with the server")
+            return await self.backend.register(stored, target)
+
+        return await self._retrying(job, once)
 
     def _live_changed(self, up: bool) -> None:
         for waker in self._wakers.values():

@@ -31,7 +31,7 @@ class SandboxServer:
         return self.sandbox.base_url
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.sandbox.app, access_log=None)
+        self._runner = web.AppRunner(self.sandbox.app, access_log=None, shutdown_timeout=5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -39,6 +39,23 @@ class SandboxServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.sandbox.base_url = f"http://{host}:{port}"
         return self.url
+
+    async def pause(self) -> None:
+        """Go offline (stop listening, cut every connection) but keep all state: "the server is down"."""
+        assert self._runner is not None
+        for site in list(self._runner.sites):
+            await site.stop()
+        await self.sandbox.drop_websockets()
+        server = self._runner.server
+        if server is not None:
+            for connection in list(server.connections):
+                connection.force_close()
+
+    async def resume(self) -> None:
+        """Back online on the same address."""
+        assert self._runner is not None
+        port = int(self.url.rsplit(":", 1)[1])
+        await web.TCPSite(self._runner, self.host, port).start()
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -51,6 +51,7 @@ class Fault:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    method: str | None = None  # only this method (None: any)
 
 
 @dataclass
@@ -82,14 +83,17 @@ class Sandbox:
         self.app.router.add_post("/api/file/{file_type}/{project_id}", self.rest_upload)
         self.app.router.add_post("/api/file/{file_type}/{project_id}/{model_name}", self.rest_upload)
         self.app.router.add_get("/", self.index)
+        self.app.on_shutdown.append(self._close_websockets)  # before aiohttp waits for handlers to finish
         self.app.on_cleanup.append(self._cleanup)
 
     @property
     def flavor(self) -> Flavor:
         return self.config.flavor
 
-    async def _cleanup(self, _app: web.Application) -> None:
+    async def _close_websockets(self, _app: web.Application) -> None:
         await self.drop_websockets()
+
+    async def _cleanup(self, _app: web.Application) -> None:
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
@@ -101,7 +105,8 @@ class Sandbox:
     async def _record_and_fault(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(RequestRecord(request.method, request.path, dict(request.headers)))
         for fault in self.faults:
-            if fault.times > 0 and request.path.startswith(fault.path_prefix):
+            if (fault.times > 0 and request.path.startswith(fault.path_prefix)
+                    and fault.method in (None, request.method)):
                 fault.times -= 1
                 if request.content_length is not None and request.content_length < CHUNK:
                     await request.read()  # small bodies are drained so the client sees the answer, not a reset
@@ -123,6 +128,9 @@ class Sandbox:
 
     def sign_url(self, project_id: str, blob_id: str) -> str:
         expires = int(time.time()) + self.config.url_expiry_seconds
+        if self.config.expire_next_urls > 0:
+            self.config.expire_next_urls -= 1
+            expires = int(time.time()) - 1
         path = f"/blob/{BUCKET}/assets/{project_id}/{blob_id}"
         signature = hmac.new(self.secret, f"PUT\n{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
         return (f"{self.base_url}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={expires}"
@@ -214,6 +222,12 @@ class Sandbox:
         if blob is None or blob.project_id != request.match_info["project_id"]:
             return _s3_error(404, "NoSuchBucket", "The specified bucket does not exist")
         target = self.data_dir / "blobs" / blob.id
+        if self.config.cut_next_uploads > 0:
+            self.config.cut_next_uploads -= 1
+            await request.content.readany()
+            assert request.transport is not None
+            request.transport.close()  # the connection breaks mid-upload
+            return web.Response(status=500)
         try:
             size, md5 = await _receive(request, target, self.config.blob_bytes_per_second)
         except (ConnectionResetError, ClientPayloadError):  # the client gave up mid-upload

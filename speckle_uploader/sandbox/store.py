@@ -154,6 +154,10 @@ class SandboxConfig:
     blob_bytes_per_second: float | None = None  # shape blob uploads (e.g. 125e6 for 1 Gbit/s)
     websockets_enabled: bool = True  # False: refuse subscriptions, as some proxies do
     keepalive_seconds: float = 30.0  # the real server sends "ka" every 30 s
+    # Fault injection: the next N blob uploads are cut after their first chunk; the next N upload links
+    # are issued already expired.
+    cut_next_uploads: int = 0
+    expire_next_urls: int = 0
     seed: int = 7
 
 

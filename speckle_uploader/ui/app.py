@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -15,7 +16,9 @@ from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
 from speckle_uploader import __version__
+from speckle_uploader.app_dirs import data_dir
 from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.logs import setup_logging
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.icons import app_icon
 from speckle_uploader.ui.main_window import MainWindow
@@ -31,7 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     sandbox = None
-    context = AppContext(CredentialStore(), QSettings())
+    context = AppContext(CredentialStore(), QSettings(), history_path=data_dir() / "history.sqlite3")
     if args.demo:
         from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 
@@ -88,6 +91,8 @@ class FileOpenFilter(QObject):
 
 def run_app(argv: list[str]) -> int:
     args = parse_args(argv)
+    log_file = setup_logging()
+    logging.getLogger(__name__).info("Speckle Uploader %s starting; log at %s", __version__, log_file)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Speckle Uploader")

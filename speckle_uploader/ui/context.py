@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from speckle_uploader.credentials import CredentialStore, SaveResult
 from speckle_uploader.jobs import JobQueue
+from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.speckle.http import normalise_server_url
 from speckle_uploader.speckle.session import Session, sign_in
 
@@ -47,7 +49,8 @@ class AppContext(QObject):
     signed_out = Signal()
     target_changed = Signal()
 
-    def __init__(self, credentials: CredentialStore, settings: QSettings, *, concurrency: int = 2) -> None:
+    def __init__(self, credentials: CredentialStore, settings: QSettings, *, concurrency: int = 2,
+                 history_path: Path | None = None) -> None:
         super().__init__()
         self.credentials = credentials
         self.settings = settings
@@ -57,6 +60,9 @@ class AppContext(QObject):
         self.token_saved: SaveResult | None = None
         self.remember_tokens = True
         self._target: Target | None = None
+        self.history_path = history_path
+        self.history: JobHistory | None = None
+        self.history_problem = ""  # said once in the window when the history had to be moved aside
 
     # -- signing in --------------------------------------------------------------------------
     @property
@@ -66,13 +72,32 @@ class AppContext(QObject):
     def stored_token(self, server_url: str) -> str | None:
         return self.credentials.get(server_url)
 
+    @property
+    def proxy(self) -> str:
+        return str(self.settings.value("proxy", "") or "")
+
+    def set_proxy(self, proxy: str) -> None:
+        self.settings.setValue("proxy", proxy.strip())
+
+    def _open_history(self) -> JobHistory | None:
+        if self.history is None and self.history_path is not None:
+            opened = JobHistory.open(self.history_path)
+            self.history, self.history_problem = opened.history, opened.problem
+        return self.history
+
     async def sign_in(self, server_url: str, token: str) -> Session:
-        """Check the token and the server; keep the token (keychain, else this run only). Raises typed errors."""
+        """Check the token and the server; keep the token (keychain, else this run only). Raises typed errors.
+        The server's earlier jobs come back from the history; those it was processing are followed again."""
         server_url = normalise_server_url(server_url)
-        session = await sign_in(server_url, token)
+        session = await sign_in(server_url, token, proxy=self.proxy or None)
         await self.sign_out(forget=False)
         self.session = session
-        self.queue = JobQueue(session.client, session.server, concurrency=self.concurrency)
+        history = self._open_history()
+        self.queue = JobQueue(session.client, session.server, concurrency=self.concurrency, live=session.live,
+                              first_id=history.next_id() if history else 1)
+        if history is not None:
+            self.queue.subscribe(history.listener(session.server.url))
+            self.queue.restore(history.load(session.server.url))
         if self.remember_tokens:
             self.token_saved = self.credentials.save(server_url, token)
         self.settings.setValue("server", server_url)
@@ -98,6 +123,24 @@ class AppContext(QObject):
             await self.queue.aclose()
         if self.session is not None:
             await self.session.aclose()
+        if self.history is not None:
+            self.history.close()
+            self.history = None
+
+    def forget_jobs(self, job_ids: list[int]) -> None:
+        """Finished jobs cleared from the table leave the history too."""
+        if self.queue is not None:
+            for job_id in job_ids:
+                self.queue.remove(job_id)
+        if self.history is not None:
+            self.history.delete(job_ids)
+
+    def project_names(self) -> dict[str, str]:
+        return dict(self.history.project_names) if self.history else {}
+
+    def name_project(self, project_id: str, name: str) -> None:
+        if self.history is not None:
+            self.history.project_names[project_id] = name
 
     # -- where files go ----------------------------------------------------------------------
     @property

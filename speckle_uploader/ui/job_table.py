@@ -40,11 +40,11 @@ STATE_LABELS = {
     JobState.WAITING: "Waiting", JobState.UPLOADING: "Uploading", JobState.REGISTERING: "Registering",
     JobState.QUEUED: "Queued", JobState.PROCESSING: "Processing", JobState.SUCCESS: "Done",
     JobState.FAILED: "Failed", JobState.CANCELLED: "Cancelled", JobState.INVALID_INPUT: "Invalid file",
-    JobState.TIMEOUT: "Timed out",
+    JobState.TIMEOUT: "Timed out", JobState.INTERRUPTED: "Interrupted",
 }
 # Colours that read on light and dark palettes alike.
 STATE_COLOURS = {JobState.SUCCESS: "#2e9e4f", JobState.FAILED: "#d64541", JobState.INVALID_INPUT: "#d64541",
-                 JobState.TIMEOUT: "#d64541", JobState.CANCELLED: "#8a8a8a"}
+                 JobState.TIMEOUT: "#d64541", JobState.CANCELLED: "#8a8a8a", JobState.INTERRUPTED: "#c77c02"}
 
 PROGRESS_FLUSH_MS = 100
 
@@ -259,8 +259,10 @@ class JobTableModel(QAbstractTableModel):
                 key = "done"
             elif job.state is JobState.CANCELLED:
                 key = "cancelled"
+            elif job.state is JobState.INTERRUPTED:
+                key = "interrupted"
             else:
                 key = "failed"
             counts[key] = counts.get(key, 0) + 1
-        order = ("uploading", "processing", "waiting", "done", "failed", "cancelled")
+        order = ("uploading", "processing", "waiting", "done", "failed", "interrupted", "cancelled")
         return " · ".join(f"{counts[k]} {k}" for k in order if counts.get(k))

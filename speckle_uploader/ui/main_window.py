@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.jobs.dropped import expand_dropped
+from speckle_uploader.logs import diagnostics
 from speckle_uploader.speckle.file_rules import ACCEPTED_EXTENSIONS
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.icons import app_icon, avatar
@@ -174,6 +175,10 @@ class MainWindow(QMainWindow):
         self.summary = QLabel()
         self.clear_button = QPushButton("Clear finished")
         self.clear_button.clicked.connect(self.clear_finished)
+        self.diagnostics_button = QPushButton("Copy diagnostics")
+        self.diagnostics_button.setToolTip("Copy version, server, keychain and recent log lines (tokens masked) "
+                                           "to paste into a support request")
+        self.diagnostics_button.clicked.connect(self.copy_diagnostics)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -184,6 +189,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.empty_hint)
         footer = QHBoxLayout()
         footer.addWidget(self.summary, 1)
+        footer.addWidget(self.diagnostics_button)
         footer.addWidget(self.clear_button)
         right_layout.addLayout(footer)
 
@@ -290,7 +296,11 @@ class MainWindow(QMainWindow):
         self.notice.setText(saved.reason if saved is not None and not saved.stored else "")
         self.sign_button.setText("Sign out")
         self.picker.setEnabled(True)
+        self.table_model.set_project_names(self.context.project_names())
         self.table_model.attach(self.context.queue)
+        if self.context.history_problem:
+            self.statusBar().showMessage(self.context.history_problem, 20000)
+            self.context.history_problem = ""
         self.context.queue.subscribe(self._on_job_event)
         spawn(self._start_picker_then_add_pending())
         self._refresh_target()
@@ -367,6 +377,7 @@ class MainWindow(QMainWindow):
         target = self.context.target
         assert target is not None
         self.table_model.set_project_names({target.project_id: target.project_name})
+        self.context.name_project(target.project_id, target.project_name)
         files = expand_dropped(paths, ACCEPTED_EXTENSIONS[self.context.session.server.kind])
         if not files:
             self.statusBar().showMessage("Nothing to upload in what was dropped (no model files found).", 8000)
@@ -452,10 +463,21 @@ class MainWindow(QMainWindow):
         lines = [f"{job.file_name}: {job.message}" for job in self.selected_jobs()]
         QGuiApplication.clipboard().setText("\n".join(lines))
 
+    def copy_diagnostics(self) -> str:
+        session = self.context.session
+        extra = {"Signed in": "no"}
+        if session is not None:
+            extra = {"Server": f"{session.server.name} {session.server.version or ''} at {session.server.url}",
+                     "Server kind": session.server.kind.value,
+                     "Live updates": "connected" if session.live and session.live.connected else "polling",
+                     "Jobs": self.table_model.summary() or "none"}
+        report = diagnostics(extra)
+        QGuiApplication.clipboard().setText(report)
+        self.statusBar().showMessage("Diagnostics copied to the clipboard (no token included).", 6000)
+        return report
+
     def clear_finished(self) -> None:
-        for job in self.table_model.remove_finished():
-            if self.context.queue is not None:
-                self.context.queue.remove(job.id)
+        self.context.forget_jobs([job.id for job in self.table_model.remove_finished()])
         self.table.selectionModel().clearSelection()
         self._update_actions()
 

@@ -65,6 +65,10 @@ class SignInDialog(QDialog):
         form = QFormLayout()
         form.addRow("Server", self.server)
         form.addRow("Token", self.token)
+        self.proxy = QLineEdit(context.proxy)
+        self.proxy.setPlaceholderText("None: the system's proxy settings apply")
+        self.proxy.setToolTip("Only if your office needs it, e.g. http://proxy.example.com:8080")
+        form.addRow("Proxy", self.proxy)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.sign_in_button = self.buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -109,6 +113,7 @@ class SignInDialog(QDialog):
         if is_plain_http_remote(server_url) and not self.confirm_plain_http(server_url):
             return
         self.show_error("")
+        self.context.set_proxy(self.proxy.text())
         self._set_busy(True)
         try:
             await self.context.sign_in(server_url, self.token.text().strip())

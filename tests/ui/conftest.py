@@ -58,7 +58,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 @pytest.fixture
 def context(tmp_path: Path, memory_keyring: MemoryKeyring) -> AppContext:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    return AppContext(CredentialStore(), settings)
+    return AppContext(CredentialStore(), settings, history_path=tmp_path / "history.sqlite3")
 
 
 @pytest.fixture

@@ -260,3 +260,43 @@ def test_files_opened_before_sign_in_become_jobs_after(qtbot, window: MainWindow
     qtbot.waitUntil(lambda: jobs_final(window), timeout=10000)
     job = window.table_model.jobs[0]
     assert job.state is JobState.SUCCESS and job.model_name == "structure"
+
+
+def test_history_comes_back_after_a_restart(qtbot, window: MainWindow, cloud_sandbox: ThreadedSandbox,  # type: ignore[no-untyped-def]
+                                            tmp_path: Path, context) -> None:
+    from PySide6.QtCore import QSettings
+
+    from speckle_uploader.credentials import CredentialStore
+    from speckle_uploader.ui.context import AppContext
+
+    signed_in(qtbot, window, cloud_sandbox)
+    choose(qtbot, window.picker, "Riverside Library", "mep")
+    window.add_paths([SAMPLES / "simple-wall.ifc"])
+    qtbot.waitUntil(lambda: jobs_final(window), timeout=10000)
+    import asyncio
+
+    closing = asyncio.ensure_future(context.shutdown())
+    qtbot.waitUntil(closing.done, timeout=5000)
+
+    # A new start of the app: same history file, same server.
+    again = AppContext(CredentialStore(), QSettings(str(tmp_path / "s2.ini"), QSettings.Format.IniFormat),
+                       history_path=context.history_path)
+    second = MainWindow(again)
+    qtbot.addWidget(second)
+    signed_in(qtbot, second, cloud_sandbox)
+    qtbot.waitUntil(lambda: second.table_model.rowCount() == 1, timeout=5000)
+    job = second.table_model.jobs[0]
+    assert job.state is JobState.SUCCESS and job.file_name == "simple-wall.ifc"
+    assert second.table_model.index(0, 1).data() == "Riverside Library / mep"
+    second.clear_finished()
+    assert again.history is not None and again.history.load(cloud_sandbox.url) == []
+    closing = asyncio.ensure_future(again.shutdown())
+    qtbot.waitUntil(closing.done, timeout=5000)
+
+
+def test_copy_diagnostics_has_no_token(qtbot, window: MainWindow, cloud_sandbox: ThreadedSandbox) -> None:  # type: ignore[no-untyped-def]
+    signed_in(qtbot, window, cloud_sandbox)
+    report = window.copy_diagnostics()
+    assert QApplication.clipboard().text() == report
+    assert "Server kind: cloud" in report and "Speckle Uploader 0.1.0" in report
+    assert TOKEN not in report
