@@ -14,7 +14,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # History, logs and settings of the app under test go to a throw-away folder, never the user's own.
 os.environ["SPECKLE_UPLOADER_HOME"] = tempfile.mkdtemp(prefix="speckle-uploader-tests-")
 
+import keyring
+
 from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, ThreadedSandbox
+from tests.keyrings import MemoryKeyring
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -50,6 +53,16 @@ def fileimport_sandbox() -> Iterator[ThreadedSandbox]:
     server = start_sandbox(Flavor.FILE_IMPORT)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keychain for the test, the previous one put back afterwards."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 
 from speckle_uploader import cli
@@ -19,13 +17,9 @@ from tests.keyrings import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)
-def isolated_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+def isolated_keyring(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
     monkeypatch.delenv("SPECKLE_TOKEN", raising=False)
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    return memory_keyring
 
 
 def run(*args: str) -> int:

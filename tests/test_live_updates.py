@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 
 from speckle_uploader.jobs import Job, JobEvent, JobQueue, JobState
 from speckle_uploader.jobs.queue import PollPolicy
-from speckle_uploader.sandbox import Flavor, ThreadedSandbox
+from speckle_uploader.sandbox import ThreadedSandbox
 from speckle_uploader.speckle.session import sign_in
 from tests.conftest import project_id
 
@@ -135,4 +135,3 @@ def test_keepalives_are_sent(cloud_sandbox: ThreadedSandbox) -> None:
         return sum(frame["type"] == "ka" for frame in frames)
 
     assert asyncio.run(count()) >= 4
-    assert Flavor.CLOUD is cloud_sandbox.sandbox.flavor

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 import qasync
 from PySide6.QtCore import QSettings, QTimer
@@ -44,15 +43,6 @@ def running_qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 def _collect_garbage_between_tests() -> Iterator[None]:
     yield
     gc.collect()
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture
