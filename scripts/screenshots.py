@@ -13,6 +13,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from speckle_uploader.credentials import CredentialStore
@@ -89,9 +90,25 @@ async def shoot(out: Path) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+    args = [a for a in sys.argv[1:] if a != "--dark"]
+    out = Path(args[0] if args else "docs")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
+    if "--dark" in sys.argv:  # to check readability on a dark desktop theme
+        app.setStyle("Fusion")
+        palette = QPalette()
+        roles = {QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
+                 QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#262626",
+                 QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#353535",
+                 QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#2f6fd6",
+                 QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+                 QPalette.ColorRole.Mid: "#5a5a5a", QPalette.ColorRole.ToolTipBase: "#353535",
+                 QPalette.ColorRole.ToolTipText: "#e6e6e6"}
+        for role, colour in roles.items():
+            palette.setColor(role, QColor(colour))
+        palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6f6f6f"))
+        palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6f6f6f"))
+        app.setPalette(palette)
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
