@@ -72,6 +72,7 @@ async def test_latency_from_server_change_to_job(cloud_sandbox: ThreadedSandbox,
     job, _ = await upload_live(cloud_sandbox, sample_ifc, on_event=on_event)
     assert job.state is JobState.SUCCESS
     latency = arrived["success"] - changed_at["success"]
+    print(f"push latency {latency * 1000:.1f} ms")
     assert 0 <= latency < 0.2, latency
 
 
