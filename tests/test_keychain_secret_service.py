@@ -29,7 +29,14 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keyring
     run = tmp_path_factory.mktemp("run")
     run.chmod(0o700)
     env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(run), XDG_DATA_HOME=str(home / "data"))
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+    # A private session bus with no service directories: nothing can be started by D-Bus activation, so
+    # the only Secret Service is the daemon below (an activated second one would have a locked keyring).
+    config = home / "bus.conf"
+    config.write_text(
+        "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>"
+        "<policy context='default'><allow send_destination='*' eavesdrop='true'/><allow eavesdrop='true'/>"
+        "<allow own='*'/></policy></busconfig>")
+    bus = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     assert bus.stdout is not None
     env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().strip()
@@ -44,7 +51,7 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keyring
     # too early, the Secret Service backend would create another collection, locked behind a prompt.
     import secretstorage
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while True:
         try:
             connection = secretstorage.dbus_init()
