@@ -110,9 +110,6 @@ class JobQueue:
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
 
-    def job(self, job_id: int) -> Job:
-        return self._jobs[job_id]
-
     # -- commands --------------------------------------------------------------------------------
     def add(self, path: Path, project_id: str, model_name: str | None = None) -> Job:
         """Queue a file. A file the server would refuse becomes a failed job at once, with the reason."""

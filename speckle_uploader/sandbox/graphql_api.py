@@ -16,7 +16,6 @@ from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schem
 
 from speckle_uploader.sandbox.processing import process_file_upload, process_ingestion
 from speckle_uploader.sandbox.store import (
-    CLOUD_EXTENSIONS,
     NO_ACCESS,
     PUBLISH_DENIED,
     FileUpload,
@@ -49,12 +48,13 @@ def schema_for(flavor: Flavor) -> GraphQLSchema:
 class Context:
     """Per request: who is asking, and where the server lives (for upload URLs)."""
 
-    def __init__(self, store: Store, user: User | None, base_url: str, sign_url: Any) -> None:
+    def __init__(self, store: Store, user: User | None, base_url: str, sign_url: Any,
+                 background: set[asyncio.Task[None]]) -> None:
         self.store = store
         self.user = user
         self.base_url = base_url
         self.sign_url = sign_url  # (project_id, blob_id) -> presigned URL
-        self.background: set[asyncio.Task[None]] = set()
+        self.background = background  # the server's: simulated imports outlive the request
 
 
 def _error(exc: SandboxError) -> GraphQLError:
@@ -319,5 +319,3 @@ def _spawn(ctx: Context, coro: Any) -> None:
     ctx.background.add(task)
     task.add_done_callback(ctx.background.discard)
 
-
-__all__ = ["CLOUD_EXTENSIONS", "Context", "Mutation", "Query", "schema_for", "schema_sdl"]

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, ClientPayloadError, web
 from graphql import GraphQLError, parse, validate
@@ -185,8 +185,7 @@ class Sandbox:
         errors = validate(schema, document)
         if errors:
             return _gql_error(400, errors[0].message, "GRAPHQL_VALIDATION_FAILED")
-        context = Context(self.store, user, self.base_url, self.sign_url)
-        context.background = self.background
+        context = Context(self.store, user, self.base_url, self.sign_url, self.background)
         result = execute(schema, document, root_value=_Root(self.store), context_value=context,
                          variable_values=body.get("variables") or {}, operation_name=body.get("operationName"))
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
@@ -353,6 +352,3 @@ def _s3_error(status: int, code: str, message: str) -> web.Response:
             f"<RequestId>{secrets.token_hex(8)}</RequestId></Error>")
     return web.Response(status=status, text=body, content_type="application/xml")
 
-
-def url_quote(value: str) -> str:
-    return quote(value, safe="")
