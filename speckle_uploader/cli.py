@@ -156,13 +156,20 @@ async def upload(args: argparse.Namespace) -> int:
         for path in args.files:
             queue.add(path, project.id, args.model)
         loop = asyncio.get_running_loop()
-        interrupted = False
+        interrupted = 0
+        stopping: list[asyncio.Task[None]] = []
 
         def interrupt() -> None:
+            # First Ctrl-C: cancel every job (the cloud is asked to stop processing too). A second one stops
+            # following at once: what the server already has carries on there.
             nonlocal interrupted
-            interrupted = True
-            for job in queue.jobs:
-                queue.cancel(job.id)
+            interrupted += 1
+            if interrupted == 1:
+                print("speckle-uploader: cancelling (Ctrl-C again to stop waiting)", file=sys.stderr)
+                for job in queue.jobs:
+                    queue.cancel(job.id)
+            elif not stopping:
+                stopping.append(loop.create_task(queue.aclose()))
 
         with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on Windows
             loop.add_signal_handler(signal.SIGINT, interrupt)

@@ -233,7 +233,7 @@ class JobQueue:
             if job.state.on_server:
                 # Only our following stopped (the app is closing): the server carries on, and the next
                 # start follows the job again from the history.
-                self._set(job, job.state, "Still on the server; followed again when the app next starts")
+                self._set(job, job.state, "No longer followed here; the server carries on with it")
             elif not job.state.is_final:
                 self._finish(job, JobState.CANCELLED, "Cancelled before the server received the file")
         except SpeckleError as exc:
