@@ -237,6 +237,8 @@ async def list_projects(args: argparse.Namespace) -> int:
 def run_sandbox(args: argparse.Namespace) -> int:
     from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, SandboxServer
 
+    if not 0 < args.blob_limit_mb < 2048:  # serverInfo's blobSizeLimitBytes is a GraphQL Int (32-bit), as upstream
+        raise CliError("--blob-limit-mb must be between 1 and 2047 (the schema's Int cannot hold 2 GiB)")
     config = SandboxConfig(flavor=Flavor(args.flavor), blob_size_limit_bytes=args.blob_limit_mb * 1024 * 1024,
                            processing_seconds=args.processing_seconds)
 
