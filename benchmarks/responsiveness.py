@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import subprocess
@@ -19,14 +20,14 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # noqa: E402
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import qasync
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
 
-from speckle_uploader.credentials import CredentialStore  # noqa: E402
-from speckle_uploader.jobs import JobState  # noqa: E402
-from speckle_uploader.ui.context import AppContext  # noqa: E402
-from speckle_uploader.ui.main_window import MainWindow  # noqa: E402
+from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.jobs import JobState
+from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = 3995
@@ -76,7 +77,7 @@ async def measure(window: MainWindow, context: AppContext, big: list[Path], smal
         await asyncio.sleep(0.05)
     upload_seconds = time.perf_counter() - started
     heartbeat.stop()
-    gaps = sorted((b - a) * 1000 for a, b in zip(beats, beats[1:], strict=False))
+    gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(beats))
     uploading_rows = range(4)
     return {
         "upload seconds (4 large files)": upload_seconds,
