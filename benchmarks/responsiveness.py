@@ -99,7 +99,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=int, default=300)
     parser.add_argument("--chunk-kb", type=int, default=0, help="try another upload chunk size")
+    parser.add_argument("--small", type=int, default=200, help="queued small jobs besides the 4 large ones")
+    parser.add_argument("--switch-ms", type=float, default=0, help="try another GIL switch interval")
     args = parser.parse_args()
+    if args.switch_ms:
+        sys.setswitchinterval(args.switch_ms / 1000)
     if args.chunk_kb:
         from speckle_uploader.speckle import blob
 
@@ -113,6 +117,7 @@ def main() -> int:
     try:
         time.sleep(2)
         big, small = make_files(work, args.size_mb)
+        small = small[:args.small]
         app = QApplication(sys.argv[:1])
         app.setQuitOnLastWindowClosed(False)
         context = AppContext(CredentialStore(), QSettings(str(work / "s.ini"), QSettings.Format.IniFormat))
