@@ -56,7 +56,7 @@ class LiveDisplay:
         self._last = 0.0
 
     def __call__(self, event: JobEvent, job: Job) -> None:
-        if event is JobEvent.ADDED:
+        if event in (JobEvent.ADDED, JobEvent.RESTORED):
             self._jobs.append(job)
         if event is JobEvent.PROGRESS:
             self.meter.add(job)

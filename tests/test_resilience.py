@@ -320,3 +320,23 @@ async def test_token_never_in_log_or_history(cloud_sandbox: ThreadedSandbox, sam
     assert TOKEN.encode() not in (tmp_path / "history.sqlite3").read_bytes()
     assert not any(r.headers.get("Authorization") for r in cloud_sandbox.sandbox.requests
                    if r.path.startswith("/blob/"))
+
+
+@pytest.mark.asyncio
+async def test_restoring_rewrites_only_what_changed(cloud_sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    """At start-up the history is read, not written again: only the interrupted job gets a new row."""
+    history = JobHistory.open(tmp_path / "h.sqlite3").history
+    for number in range(1, 51):
+        history.save(cloud_sandbox.url, make_job(number))
+    history.save(cloud_sandbox.url, make_job(51, JobState.UPLOADING))
+    saved: list[int] = []
+    original = history.save
+    history.save = lambda url, job: (saved.append(job.id), original(url, job))[1]  # type: ignore[method-assign]
+    session = await sign_in(cloud_sandbox.url, TOKEN)
+    queue = JobQueue(session.client, session.server, first_id=history.next_id())
+    queue.subscribe(history.listener(cloud_sandbox.url))
+    queue.restore(history.load(cloud_sandbox.url))
+    await session.aclose()
+    assert saved == [51]
+    assert history.load(cloud_sandbox.url)[-1].state is JobState.INTERRUPTED
+    assert len(queue.jobs) == 51

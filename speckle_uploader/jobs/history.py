@@ -101,10 +101,11 @@ class JobHistory:
         return int(self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM jobs").fetchone()[0])
 
     def listener(self, server_url: str) -> Callable[[JobEvent, Job], None]:
-        """A job-queue listener that writes each job when it is added and whenever its state changes."""
+        """A job-queue listener that writes each job when it is added and whenever its state changes
+        (a restored job is already saved as it is: restoring rewrites nothing)."""
 
         def write(event: JobEvent, job: Job) -> None:
-            if event is not JobEvent.PROGRESS:
+            if event in (JobEvent.ADDED, JobEvent.STATE):
                 self.save(server_url, job)
 
         return write

@@ -45,6 +45,7 @@ FINAL_STATES = frozenset(
 
 class JobEvent(enum.Enum):
     ADDED = "added"
+    RESTORED = "restored"  # a job of an earlier run, shown again as it was saved
     STATE = "state"  # state or message changed
     PROGRESS = "progress"  # bytes sent or server progress changed
 

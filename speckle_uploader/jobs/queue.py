@@ -137,12 +137,12 @@ class JobQueue:
             self._jobs[job.id] = job
             self._next_id = max(self._next_id, job.id + 1)
             resumable = job.state.on_server and job.tracking_id and job.model_id
+            self._emit(JobEvent.RESTORED, job)
             if not job.state.is_final and not resumable:
                 where = ("being registered; it may still appear in the project" if job.state is JobState.REGISTERING
                          else "uploading")
                 self._finish(job, JobState.INTERRUPTED, f"Interrupted: the app closed while this file was {where}. "
-                                                        "Retry to upload it again.", emit=False)
-            self._emit(JobEvent.ADDED, job)
+                                                        "Retry to upload it again.")
             if resumable:
                 self._start(job, resume=True)
 

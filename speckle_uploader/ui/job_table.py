@@ -89,7 +89,7 @@ class JobTableModel(QAbstractTableModel):
         self._names.update(names)
 
     def on_job_event(self, event: JobEvent, job: Job) -> None:
-        if event is JobEvent.ADDED:
+        if event in (JobEvent.ADDED, JobEvent.RESTORED):
             row = len(self._jobs)
             self.beginInsertRows(QModelIndex(), row, row)
             self._jobs.append(job)
