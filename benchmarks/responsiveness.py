@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import gc
 import itertools
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -33,7 +37,73 @@ ROOT = Path(__file__).resolve().parent.parent
 PORT = 3995
 
 
-def make_files(folder: Path, big_mb: int) -> tuple[list[Path], list[Path]]:
+class StallWatch:
+    """Where the Qt thread is when the heartbeat is late: a thread samples its stack every 2 ms once a beat is
+    more than 10 ms overdue, and garbage-collection pauses are timed. For finding causes, not for figures."""
+
+    def __init__(self) -> None:
+        self.last_beat = time.perf_counter()
+        self.stacks: collections.Counter[str] = collections.Counter()
+        self.gc_pauses: list[tuple[int, float]] = []
+        self._gc_started = 0.0
+        self._main = threading.get_ident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        gc.callbacks.append(self._on_gc)
+        self._thread.start()
+        self.slow_callbacks: collections.Counter[str] = collections.Counter()
+        original = asyncio.events.Handle._run
+        watch = self
+
+        def timed_run(handle: asyncio.events.Handle) -> None:
+            started = time.perf_counter()
+            original(handle)
+            took = time.perf_counter() - started
+            if took > 0.005:
+                watch.slow_callbacks[f"{took * 1000:3.0f} ms {handle._callback!r}"[:160]] += 1
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+
+    def beat(self) -> None:
+        self.last_beat = time.perf_counter()
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_pauses.append((info["generation"], (time.perf_counter() - self._gc_started) * 1000))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.002):
+            if time.perf_counter() - self.last_beat > 0.010:
+                frame = sys._current_frames().get(self._main)
+                if frame is not None:
+                    summary = traceback.extract_stack(frame)[-6:]
+                    self.stacks[" <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                            for f in reversed(summary))] += 1
+
+    def report(self) -> None:
+        self._stop.set()
+        ticks = os.sysconf("SC_CLK_TCK")
+        per_thread = []
+        for task in Path("/proc/self/task").iterdir():
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            per_thread.append(((int(fields[11]) + int(fields[12])) / ticks, (task / "comm").read_text().strip()))
+        print("CPU seconds by thread: " + ", ".join(f"{name} {cpu:.2f}" for cpu, name in sorted(per_thread)[::-1]
+                                                    if cpu >= 0.05))
+        gc.callbacks.remove(self._on_gc)
+        slow = sorted((ms, gen) for gen, ms in self.gc_pauses if ms > 5)
+        print(f"gc: {len(self.gc_pauses)} collections, {len(slow)} over 5 ms: "
+              + ", ".join(f"gen{gen} {ms:.0f} ms" for ms, gen in slow[-10:]))
+        print("event-loop callbacks over 5 ms:")
+        for text, count in sorted(self.slow_callbacks.items(), reverse=True)[:15]:
+            print(f"  {count:3d}x {text}")
+        print("Qt thread while a beat was >10 ms late (2 ms samples):")
+        for stack, count in self.stacks.most_common(12):
+            print(f"  {count:5d}  {stack}")
+
+
+def make_files(folder: Path, big_mb: int, cold: bool) -> tuple[list[Path], list[Path]]:
     src = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes()
     head, tail = src.split(b"ENDSEC;\nEND-ISO")
     end = b"*/\nENDSEC;\nEND-ISO" + tail
@@ -46,6 +116,12 @@ def make_files(folder: Path, big_mb: int) -> tuple[list[Path], list[Path]]:
             f.seek(big_mb * 1024**2 - len(end))
             f.write(end)
         big.append(path)
+    if cold:  # freshly written and never read: the first read fills the page cache (see the README)
+        os.sync()
+    for path in big if not cold else []:  # as files read before: the page cache is warm
+        with path.open("rb") as handle:
+            while handle.read(16 << 20):
+                pass
     small = []
     for n in range(200):
         path = folder / f"part-{n:03d}.ifc"
@@ -54,7 +130,8 @@ def make_files(folder: Path, big_mb: int) -> tuple[list[Path], list[Path]]:
     return big, small
 
 
-async def measure(window: MainWindow, context: AppContext, big: list[Path], small: list[Path]) -> dict[str, float]:
+async def measure(window: MainWindow, context: AppContext, big: list[Path], small: list[Path],
+                  diagnose: bool) -> dict[str, float]:
     await context.sign_in(f"http://127.0.0.1:{PORT}", "sandbox-demo-token")
     await asyncio.sleep(1.0)
     window.picker.projects.select_where(lambda p: p.name == "Riverside Library")
@@ -69,18 +146,31 @@ async def measure(window: MainWindow, context: AppContext, big: list[Path], smal
     heartbeat = QTimer()
     heartbeat.setInterval(1)
     heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+    watch = StallWatch() if diagnose else None
+    if watch is not None:
+        heartbeat.timeout.connect(watch.beat)
     heartbeat.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    main_started = time.thread_time()
     jobs = window.add_paths(big) + window.add_paths(small)
     big_jobs = jobs[:4]
     while not all(j.state.is_final or j.state.on_server for j in big_jobs):
         await asyncio.sleep(0.05)
     upload_seconds = time.perf_counter() - started
+    app_cpu = (time.process_time() - cpu_started) / upload_seconds
+    qt_thread_cpu = (time.thread_time() - main_started) / upload_seconds
     heartbeat.stop()
+    if watch is not None:
+        watch.report()
+        late = [(a - started, (b - a) * 1000) for a, b in itertools.pairwise(beats) if b - a > 0.015]
+        print(f"beats more than 15 ms apart ({len(late)}), at s after the drop: "
+              + ", ".join(f"{at:.2f}:{ms:.0f}" for at, ms in late))
     gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(beats))
     uploading_rows = range(4)
     return {
         "upload seconds (4 large files)": upload_seconds,
+        "app CPU, % of a core": app_cpu * 100,
+        "Qt thread CPU, % of a core": qt_thread_cpu * 100,
         "heartbeats": len(beats),
         "longest gap ms": gaps[-1],
         "p99 gap ms": gaps[int(len(gaps) * 0.99)],
@@ -101,6 +191,13 @@ def main() -> int:
     parser.add_argument("--chunk-kb", type=int, default=0, help="try another upload chunk size")
     parser.add_argument("--small", type=int, default=200, help="queued small jobs besides the 4 large ones")
     parser.add_argument("--switch-ms", type=float, default=0, help="try another GIL switch interval")
+    parser.add_argument("--blob-mbps", type=float, help="limit each upload to this many Mbit/s in the sandbox")
+    parser.add_argument("--https-policy", action="store_true",
+                        help="upload as to an https:// blob URL (no MD5), as against app.speckle.systems")
+    parser.add_argument("--sandbox-nice", type=int, default=0, help="run the sandbox at this nice level")
+    parser.add_argument("--cold", action="store_true", help="large files freshly written, not yet read")
+    parser.add_argument("--hidden", action="store_true", help="never show the window (no painting at all)")
+    parser.add_argument("--diagnose", action="store_true", help="sample the Qt thread's stack during stalls")
     args = parser.parse_args()
     if args.switch_ms:
         sys.setswitchinterval(args.switch_ms / 1000)
@@ -110,24 +207,32 @@ def main() -> int:
         defaults = list(blob.put_blob.__kwdefaults__ or {})
         blob.put_blob.__kwdefaults__ = {**(blob.put_blob.__kwdefaults__ or {}), "chunk_size": args.chunk_kb * 1024}
         assert "chunk_size" in defaults
+    if args.https_policy:  # the sandbox is plain http; treat its blob URLs as https ones are (no MD5)
+        from speckle_uploader.speckle import blob
+
+        blob.verifies_md5 = lambda url: False
     work = Path(tempfile.mkdtemp(prefix="speckle-bench-"))
-    sandbox = subprocess.Popen([str(ROOT / ".venv" / "bin" / "speckle-uploader"), "sandbox", "--port", str(PORT),
-                                "--blob-limit-mb", "2047", "--processing-seconds", "2", "--data-dir",
-                                str(work / "blobs")], stderr=subprocess.DEVNULL)
+    command = ["nice", "-n", str(args.sandbox_nice), str(ROOT / ".venv" / "bin" / "speckle-uploader"), "sandbox",
+               "--port", str(PORT), "--blob-limit-mb", "2047", "--processing-seconds", "2",
+               "--data-dir", str(work / "blobs")]
+    if args.blob_mbps:
+        command += ["--blob-mbps", str(args.blob_mbps)]
+    sandbox = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
         time.sleep(2)
-        big, small = make_files(work, args.size_mb)
+        big, small = make_files(work, args.size_mb, args.cold)
         small = small[:args.small]
         app = QApplication(sys.argv[:1])
         app.setQuitOnLastWindowClosed(False)
         context = AppContext(CredentialStore(), QSettings(str(work / "s.ini"), QSettings.Format.IniFormat))
         context.remember_tokens = False
         window = MainWindow(context)
-        window.show()
+        if not args.hidden:
+            window.show()
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         with loop:
-            results = loop.run_until_complete(measure(window, context, big, small))
+            results = loop.run_until_complete(measure(window, context, big, small, args.diagnose))
         for key, value in results.items():
             print(f"{key}: {value:.1f}")
     finally:

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--blob-limit-mb", type=int, default=100, help="upload size limit (default 100)")
     sandbox.add_argument("--processing-seconds", type=float, default=2.5, help="simulated import time")
     sandbox.add_argument("--data-dir", type=Path, help="where uploaded blobs go (default: a temporary folder)")
+    sandbox.add_argument("--blob-mbps", type=float, help="limit each upload's speed, in megabits per second "
+                                                         "(default: as fast as this machine goes)")
     return parser
 
 
@@ -240,7 +242,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     if not 0 < args.blob_limit_mb < 2048:  # serverInfo's blobSizeLimitBytes is a GraphQL Int (32-bit), as upstream
         raise CliError("--blob-limit-mb must be between 1 and 2047 (the schema's Int cannot hold 2 GiB)")
     config = SandboxConfig(flavor=Flavor(args.flavor), blob_size_limit_bytes=args.blob_limit_mb * 1024 * 1024,
-                           processing_seconds=args.processing_seconds)
+                           processing_seconds=args.processing_seconds,
+                           blob_bytes_per_second=args.blob_mbps * 125_000 if args.blob_mbps else None)
 
     async def serve() -> None:
         async with SandboxServer(config, host=args.host, port=args.port, data_dir=args.data_dir) as server:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from speckle_uploader.speckle.errors import (
 )
 
 URL = "https://blobs.example.com/bucket/assets/p/f?X-Amz-Signature=abc"
+PLAIN_HTTP_URL = "http://minio.lan:9000/bucket/assets/p/f?X-Amz-Signature=abc"
 
 
 def storage(handler):  # type: ignore[no-untyped-def]
@@ -65,7 +67,54 @@ async def test_md5_mismatch_is_caught(data_file: Path) -> None:
 
     async with storage(handler) as client:
         with pytest.raises(EtagMismatchError, match="upload again"):
-            await put_blob(client, URL, data_file, data_file.stat().st_size)
+            await put_blob(client, PLAIN_HTTP_URL, data_file, data_file.stat().st_size)
+
+
+@pytest.mark.asyncio
+async def test_plain_http_upload_is_hashed_and_checked(data_file: Path) -> None:
+    md5 = hashlib.md5(data_file.read_bytes()).hexdigest()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, headers={"ETag": f'"{md5}"'})
+
+    async with storage(handler) as client:
+        receipt = await put_blob(client, PLAIN_HTTP_URL, data_file, data_file.stat().st_size)
+    assert receipt.md5 == md5
+
+
+@pytest.mark.asyncio
+async def test_https_upload_trusts_tls_and_accepts_kms_style_etag(data_file: Path) -> None:
+    # An SSE-KMS bucket answers 32 hex digits that are not the MD5 of the bytes; TLS already vouches for them.
+    kms_etag = '"' + "ab" * 16 + '"'
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, headers={"ETag": kms_etag})
+
+    async with storage(handler) as client:
+        receipt = await put_blob(client, URL, data_file, data_file.stat().st_size)
+    assert receipt.etag == kms_etag and receipt.md5 is None
+    async with storage(handler) as client:
+        with pytest.raises(EtagMismatchError):  # the check can still be asked for explicitly
+            await put_blob(client, URL, data_file, data_file.stat().st_size, verify_md5=True)
+
+
+@pytest.mark.asyncio
+async def test_file_saved_during_upload_is_refused(data_file: Path) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, headers={"ETag": '"x"'})
+
+    def touch_once(sent: int) -> None:
+        if sent == 256 * 1024:  # same size, new contents: only the modification time tells
+            stat = data_file.stat()
+            os.utime(data_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    async with storage(handler) as client:
+        with pytest.raises(FileProblemError, match="was changed while it was being uploaded"):
+            await put_blob(client, URL, data_file, data_file.stat().st_size, on_progress=touch_once,
+                           chunk_size=256 * 1024)
 
 
 @pytest.mark.asyncio

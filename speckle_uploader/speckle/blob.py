@@ -1,15 +1,23 @@
 """The PUT of a file's bytes to a presigned blob-storage URL (S3-compatible or Azure).
 
 Streams from disk in chunks with an explicit ``Content-Length`` (without it httpx sends chunked encoding,
-which S3 refuses), never sends the Speckle token, hashes while streaming and keeps the ETag verbatim.
-Disk reads and hashing run in a worker thread (hashlib releases the GIL), so the event loop - and the Qt
-thread driving it - only moves bytes.
+which S3 refuses), never sends the Speckle token and keeps the ETag verbatim. Disk reads (and hashing, when
+done) run in a worker thread (hashlib releases the GIL), so the event loop - and the Qt thread driving it -
+only moves bytes.
+
+Integrity: over HTTPS, TLS authenticates every byte on the way, so the bytes stored are the bytes read;
+hashing them again would cost a CPU core at ~600 MB/s and halve a fast upload (benchmarks/README.md), and
+an S3 bucket with SSE-KMS answers ETags that look like an MD5 but are not one. Over plain HTTP (a LAN
+MinIO, the sandbox) nothing else checks the bytes, so the MD5 is computed while streaming and compared
+with a plain-MD5 ETag. Either way the file must not change while it is read: its size and modification
+time are compared before and after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
@@ -38,21 +46,28 @@ ProgressCallback = Callable[[int], None]
 @dataclass(frozen=True)
 class BlobReceipt:
     etag: str  # exactly as the storage sent it, quotes included
-    md5: str
+    md5: str | None  # of the bytes sent, when they were hashed (plain-HTTP blob URLs)
     size: int
 
 
-def _read_chunk(handle: IO[bytes], digest: hashlib._Hash, size: int) -> bytes:
+def verifies_md5(url: str) -> bool:
+    """Whether an upload to ``url`` is hashed and checked against the ETag (see the module docstring)."""
+    return urlsplit(url).scheme.lower() == "http"
+
+
+def _read_chunk(handle: IO[bytes], digest: hashlib._Hash | None, size: int) -> bytes:
     chunk = handle.read(size)
-    digest.update(chunk)
+    if digest is not None:
+        digest.update(chunk)
     return chunk
 
 
-async def stream_file(path: Path, size: int, digest: hashlib._Hash, on_progress: ProgressCallback | None,
-                      chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
-    """Yield exactly ``size`` bytes of ``path``; a file that changes length meanwhile is an error."""
+async def stream_file(path: Path, size: int, on_progress: ProgressCallback | None, *,
+                      digest: hashlib._Hash | None = None, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
+    """Yield exactly ``size`` bytes of ``path``; a file that changes meanwhile is an error."""
     sent = 0
     with path.open("rb") as handle:
+        before = os.fstat(handle.fileno())
         while sent < size:
             chunk = await asyncio.to_thread(_read_chunk, handle, digest, min(chunk_size, size - sent))
             if not chunk:
@@ -63,21 +78,28 @@ async def stream_file(path: Path, size: int, digest: hashlib._Hash, on_progress:
                 on_progress(sent)
         if await asyncio.to_thread(handle.read, 1):
             raise FileProblemError(f"{path.name} grew while it was being uploaded.")
+        after = os.fstat(handle.fileno())
+        if (after.st_mtime_ns, after.st_size) != (before.st_mtime_ns, before.st_size):
+            raise FileProblemError(f"{path.name} was changed while it was being uploaded; upload it again once "
+                                   "it is saved.")
 
 
 async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *,
                    headers: dict[str, str] | None = None, on_progress: ProgressCallback | None = None,
-                   chunk_size: int = CHUNK_SIZE) -> BlobReceipt:
-    """PUT the file to ``url``; return the ETag verbatim. Raises typed errors for every refusal."""
+                   chunk_size: int = CHUNK_SIZE, verify_md5: bool | None = None) -> BlobReceipt:
+    """PUT the file to ``url``; return the ETag verbatim. Raises typed errors for every refusal.
+
+    ``verify_md5`` None decides by the URL's scheme (:func:`verifies_md5`).
+    """
     send_headers = {"Content-Type": "application/octet-stream"}
     send_headers.update({k: v for k, v in (headers or {}).items() if k.lower() != "authorization"})
     send_headers["Content-Length"] = str(size)
-    digest = hashlib.md5(usedforsecurity=False)
+    digest = hashlib.md5(usedforsecurity=False) if (verifies_md5(url) if verify_md5 is None else verify_md5) else None
     host = urlsplit(url).netloc
     try:
         response = await client.put(
             url,
-            content=stream_file(path, size, digest, on_progress, chunk_size),
+            content=stream_file(path, size, on_progress, digest=digest, chunk_size=chunk_size),
             headers=send_headers,
             timeout=PUT_TIMEOUT,
         )
@@ -93,9 +115,9 @@ async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *
     etag = response.headers.get("ETag")
     if not etag:
         raise UnexpectedResponseError(f"{host} accepted the file but sent no ETag; the server cannot verify it.")
-    md5 = digest.hexdigest()
+    md5 = digest.hexdigest() if digest is not None else None
     plain = _PLAIN_MD5_ETAG.match(etag)
-    if plain and plain.group(1).lower() != md5:
+    if md5 is not None and plain and plain.group(1).lower() != md5:
         raise EtagMismatchError(
             f"Blob storage stored different bytes than were sent (ETag {etag}, sent MD5 {md5}); upload again.",
             server_message=etag,

@@ -6,7 +6,6 @@ to follow. The body is built by hand so it streams from disk with a known length
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -44,7 +43,7 @@ async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, pat
 
     async def body() -> AsyncIterator[bytes]:
         yield head
-        async for chunk in stream_file(path, size, hashlib.md5(usedforsecurity=False), on_progress):
+        async for chunk in stream_file(path, size, on_progress):
             yield chunk
         yield tail
 

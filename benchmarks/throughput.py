@@ -1,0 +1,174 @@
+"""Throughput and CPU cost, the engine against curl, side by side in one run (benchmarks/README.md).
+
+    python benchmarks/throughput.py [--runs 5] [--shaped-runs 3] [--skip-many]
+
+Makes a 1 GiB file and 100 files of 5 MiB of random data (kept in $TMPDIR/speckle-bench), warms the page
+cache, then against benchmarks/sink.py on loopback:
+1. the endpoint alone (a sendfile() client: zero-copy, so what it reaches is the sink's ceiling);
+2. 1 GiB unshaped: the engine as for an https:// blob URL (no MD5, TLS vouches for the bytes), the engine as
+   for a plain http:// one (MD5 while streaming), and `curl -T -H "Expect:"`, alternated, medians;
+3. the same with the sink limited to 1 Gbit/s;
+4. 100 files of 5 MiB: the engine at concurrency 1, 2 and 4 against one curl uploading them serially
+   (one connection) and curl -Z with 4 in parallel.
+Wall time is the upload alone (the engine reports it from inside its process, curl with %{time_total});
+CPU seconds are the child's user+system time from wait4(), interpreter start-up included for the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GIB = 1024**3
+PORT, SHAPED_PORT = 18765, 18766
+
+
+def make_files() -> tuple[Path, list[Path]]:
+    folder = Path(tempfile.gettempdir()) / "speckle-bench"
+    folder.mkdir(exist_ok=True)
+    big = folder / "one-gib.bin"
+    if not big.exists() or big.stat().st_size != GIB:
+        with big.open("wb") as handle:
+            for _ in range(GIB // (16 << 20)):
+                handle.write(os.urandom(16 << 20))
+    small = []
+    for index in range(100):
+        path = folder / f"five-mib-{index:03}.bin"
+        if not path.exists():
+            path.write_bytes(os.urandom(5 << 20))
+        small.append(path)
+    for path in [big, *small]:  # warm the page cache
+        with path.open("rb") as handle:
+            while handle.read(16 << 20):
+                pass
+    return big, small
+
+
+def run(command: list[str]) -> tuple[str, float]:
+    """Run a child; return its stdout and its user+system CPU seconds."""
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{command[0]} failed ({child.returncode})")
+    return out, usage.ru_utime + usage.ru_stime
+
+
+def engine(url: str, files: list[Path], md5: str, concurrency: int = 1) -> dict[str, float]:
+    out, cpu = run([sys.executable, str(HERE / "put_once.py"), url, *map(str, files), "--md5", md5,
+                    "--concurrency", str(concurrency)])
+    result = json.loads(out)
+    return {"wall": result["wall"], "cpu": cpu, "rss": result["peak_rss_mb"]}
+
+
+def curl(url: str, files: list[Path], parallel: int = 0) -> dict[str, float]:
+    command = ["curl", "-sS", "--no-progress-meter", "--fail", "-o", "/dev/null", "-H", "Expect:",
+               "-w", "%{time_total}\n"]
+    if parallel:
+        command += ["-Z", "--parallel-max", str(parallel), "--parallel-immediate"]
+    for index, path in enumerate(files):
+        command += ["-T", str(path), f"{url}/{index}"]
+    started = time.perf_counter()
+    out, cpu = run(command)
+    # serial: the sum of the transfers; parallel: only the whole invocation tells the truth
+    wall = time.perf_counter() - started if parallel else sum(float(t) for t in out.split())
+    return {"wall": wall, "cpu": cpu, "rss": 0.0}
+
+
+def endpoint_alone(port: int, path: Path) -> float:
+    size = path.stat().st_size
+    with socket.create_connection(("127.0.0.1", port)) as sock, path.open("rb") as handle:
+        started = time.perf_counter()
+        sock.sendall(f"PUT /blob HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+        sock.sendfile(handle)
+        sock.recv(1024)
+        return size / (time.perf_counter() - started) / 1e6
+
+
+def start_sink(port: int, rate: float | None) -> subprocess.Popen[str]:
+    command = [sys.executable, str(HERE / "sink.py"), str(port)] + (["--rate", str(rate)] if rate else [])
+    sink = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert sink.stdout is not None
+    sink.stdout.readline()
+    return sink
+
+
+def summarize(name: str, results: list[dict[str, float]], size: int) -> dict[str, float]:
+    wall = statistics.median(r["wall"] for r in results)
+    cpu = statistics.median(r["cpu"] for r in results)
+    row = {"mbps": size / wall / 1e6, "wall": wall, "cpu_per_gib": cpu * GIB / size,
+           "rss": max(r["rss"] for r in results)}
+    walls = ", ".join(f"{r['wall']:.2f}" for r in results)
+    print(f"  {name:<34} {row['mbps']:7.0f} MB/s  wall {wall:6.2f} s ({walls})  "
+          f"CPU {row['cpu_per_gib']:5.2f} s/GiB" + (f"  peak RSS {row['rss']:.0f} MB" if row["rss"] else ""),
+          flush=True)
+    return row
+
+
+def one_gib(port: int, big: Path, runs: int, title: str) -> dict[str, dict[str, float]]:
+    url = f"http://127.0.0.1:{port}/blob"
+    print(title, flush=True)
+    results: dict[str, list[dict[str, float]]] = {"engine, https policy (no MD5)": [],
+                                                  "engine, http policy (MD5)": [], "curl -T": []}
+    for _ in range(runs):  # alternated, so drift in the machine hits all three alike
+        results["engine, https policy (no MD5)"].append(engine(url, [big], "off"))
+        results["engine, http policy (MD5)"].append(engine(url, [big], "on"))
+        results["curl -T"].append(curl(url, [big]))
+    return {name: summarize(name, rows, GIB) for name, rows in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--shaped-runs", type=int, default=3)
+    parser.add_argument("--skip-many", action="store_true")
+    args = parser.parse_args()
+    print(f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+          f" · {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+    big, small = make_files()
+    sink, shaped = start_sink(PORT, None), start_sink(SHAPED_PORT, 1e9)
+    try:
+        alone = statistics.median(endpoint_alone(PORT, big) for _ in range(3))
+        print(f"endpoint alone (sendfile client): {alone:.0f} MB/s", flush=True)
+        unshaped = one_gib(PORT, big, args.runs, "1 GiB, unshaped:")
+        curl_row = unshaped["curl -T"]
+        for name in ("engine, https policy (no MD5)", "engine, http policy (MD5)"):
+            row = unshaped[name]
+            print(f"  {name}: {row['mbps'] / curl_row['mbps']:.2f}x curl's rate, "
+                  f"{row['cpu_per_gib'] / curl_row['cpu_per_gib']:.2f}x curl's CPU per GiB")
+        limited = one_gib(SHAPED_PORT, big, args.shaped_runs, "1 GiB, endpoint limited to 1 Gbit/s:")
+        for name in ("engine, https policy (no MD5)", "engine, http policy (MD5)"):
+            print(f"  {name}: wall {limited[name]['wall'] / limited['curl -T']['wall']:.3f}x curl's")
+        if not args.skip_many:
+            url = f"http://127.0.0.1:{PORT}/blob"
+            print("100 files of 5 MiB, unshaped:", flush=True)
+            total = sum(path.stat().st_size for path in small)
+            rows: dict[str, list[dict[str, float]]] = {name: [] for name in (
+                "engine, concurrency 1", "engine, concurrency 2", "engine, concurrency 4",
+                "curl, serial (one connection)", "curl -Z, 4 in parallel")}
+            for _ in range(3):
+                for concurrency in (1, 2, 4):
+                    rows[f"engine, concurrency {concurrency}"].append(engine(url, small, "off", concurrency))
+                rows["curl, serial (one connection)"].append(curl(url, small))
+                rows["curl -Z, 4 in parallel"].append(curl(url, small, parallel=4))
+            for name, results in rows.items():
+                summarize(name, results, total)
+    finally:
+        sink.terminate()
+        shaped.terminate()
+
+
+if __name__ == "__main__":
+    main()
