@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
-import keyring
-import keyring.errors
+from typing import TYPE_CHECKING
 
 from speckle_uploader.speckle.http import normalise_server_url
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 SERVICE = "speckle-uploader"
 log = logging.getLogger(__name__)
@@ -24,27 +25,41 @@ class SaveResult:
     reason: str = ""
 
 
+def _keyring() -> ModuleType:
+    """keyring, imported on first use: with its backend discovery it costs ~0.15 s that the window's first
+    paint should not wait for (benchmarks/startup.py)."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 class CredentialStore:
+    """Every call may block (a D-Bus round trip, a keychain prompt): the window makes them off the Qt thread."""
+
     def __init__(self) -> None:
         self._session_only: dict[str, str] = {}
 
     @staticmethod
     def keychain_name() -> str:
-        backend = keyring.get_keyring()
+        backend = _keyring().get_keyring()
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def get(self, server_url: str) -> str | None:
         key = normalise_server_url(server_url)
         if key in self._session_only:
             return self._session_only[key]
+        keyring = _keyring()
         try:
-            return keyring.get_password(SERVICE, key)
+            password: str | None = keyring.get_password(SERVICE, key)
+            return password
         except keyring.errors.KeyringError as exc:
             log.info("no keychain available: %s", exc)
             return None
 
     def save(self, server_url: str, token: str) -> SaveResult:
         key = normalise_server_url(server_url)
+        keyring = _keyring()
         try:
             keyring.set_password(SERVICE, key, token)
         except keyring.errors.KeyringError as exc:
@@ -57,6 +72,7 @@ class CredentialStore:
     def delete(self, server_url: str) -> None:
         key = normalise_server_url(server_url)
         self._session_only.pop(key, None)
+        keyring = _keyring()
         try:
             keyring.delete_password(SERVICE, key)
         except keyring.errors.PasswordDeleteError:

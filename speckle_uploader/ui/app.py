@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import qasync
@@ -28,6 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="speckle-uploader", description="Speckle Uploader desktop app")
     parser.add_argument("--demo", action="store_true", help="run on the built-in sandbox server (no account)")
     parser.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)  # smoke tests
+    parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)  # benchmarks/startup.py
     parser.add_argument("files", nargs="*", type=Path, help="files to add as jobs once signed in")
     return parser.parse_args(argv)
 
@@ -51,6 +53,8 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     app.installEventFilter(FileOpenFilter(window))
     closed = asyncio.Event()
     window.closed.connect(closed.set)
+    if args.startup_probe:
+        window.installEventFilter(FirstPaintProbe(window))
     window.show()
     try:
         if sandbox is not None:
@@ -86,6 +90,21 @@ class FileOpenFilter(QObject):
         if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
             self.window.open_paths([Path(event.file())])
             return True
+        return super().eventFilter(watched, event)
+
+
+class FirstPaintProbe(QObject):
+    """For benchmarks/startup.py: print the wall-clock time of the window's first paint, then close it."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and watched is self.window:
+            print(f"first paint at {time.time():.6f}", flush=True)
+            self.window.removeEventFilter(self)
+            QTimer.singleShot(0, self.window.close_without_asking)
         return super().eventFilter(watched, event)
 
 

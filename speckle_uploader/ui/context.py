@@ -5,6 +5,7 @@ Handed to each widget explicitly (no singletons). It owns the engine objects; wi
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,9 @@ class AppContext(QObject):
     def last_server(self) -> str:
         return str(self.settings.value("server", CLOUD_URL))
 
-    def stored_token(self, server_url: str) -> str | None:
-        return self.credentials.get(server_url)
+    async def stored_token(self, server_url: str) -> str | None:
+        # Keychain calls block (D-Bus, a prompt to unlock): off the Qt thread, so the window paints meanwhile.
+        return await asyncio.to_thread(self.credentials.get, server_url)
 
     @property
     def proxy(self) -> str:
@@ -99,7 +101,7 @@ class AppContext(QObject):
             self.queue.subscribe(history.listener(session.server.url))
             self.queue.restore(history.load(session.server.url))
         if self.remember_tokens:
-            self.token_saved = self.credentials.save(server_url, token)
+            self.token_saved = await asyncio.to_thread(self.credentials.save, server_url, token)
         self.settings.setValue("server", server_url)
         self._target = None
         self.signed_in.emit()
@@ -115,7 +117,7 @@ class AppContext(QObject):
             await queue.aclose()
         await session.aclose()
         if forget:
-            self.credentials.delete(session.server.url)
+            await asyncio.to_thread(self.credentials.delete, session.server.url)
         self.signed_out.emit()
 
     async def shutdown(self) -> None:

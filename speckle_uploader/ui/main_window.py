@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
     async def start(self, *, ask: bool = True) -> None:
         """Sign in with the stored token of the last server, or ask."""
         server = self.context.last_server
-        token = self.context.stored_token(server)
+        token = await self.context.stored_token(server)
         message = ""
         if token:
             self.user_name.setText("Signing in…")

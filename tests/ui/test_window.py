@@ -216,7 +216,7 @@ def test_without_keychain_the_token_lives_for_this_run(qtbot, window: MainWindow
     keyring.set_keyring(NoKeyring())  # the memory_keyring fixture puts the previous one back
     signed_in(qtbot, window, cloud_sandbox)
     assert "kept for this run only" in window.notice.text()
-    assert window.context.stored_token(cloud_sandbox.url) == TOKEN
+    assert window.context.credentials.get(cloud_sandbox.url) == TOKEN
 
 
 def test_stored_token_signs_in_at_start(qtbot, window: MainWindow, cloud_sandbox: ThreadedSandbox,  # type: ignore[no-untyped-def]
