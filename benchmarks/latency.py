@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import JobState
 from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 from speckle_uploader.sandbox.store import Ingestion
+from speckle_uploader.ui.app import freeze_startup_objects
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.main_window import MainWindow
 
@@ -50,6 +52,7 @@ async def run(live: bool, files: list[Path], work: Path) -> tuple[list[float], i
     context.remember_tokens = False
     window = MainWindow(context)
     window.show()
+    freeze_startup_objects()  # as the app does once its window is up
     shown: dict[Key, float] = {}
 
     def on_data_changed(top: QModelIndex | QPersistentModelIndex, bottom: QModelIndex | QPersistentModelIndex,
@@ -105,10 +108,13 @@ def main() -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with loop:
-        for live, name in ((True, "subscription"), (False, "polling")):
-            latencies, total = loop.run_until_complete(run(live, files, work))
-            report(name, latencies, total)
+    try:
+        with loop:
+            for live, name in ((True, "subscription"), (False, "polling")):
+                latencies, total = loop.run_until_complete(run(live, files, work))
+                report(name, latencies, total)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

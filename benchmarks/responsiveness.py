@@ -13,6 +13,7 @@ import collections
 import gc
 import itertools
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import QApplication
 
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import JobState
+from speckle_uploader.ui.app import freeze_startup_objects
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.main_window import MainWindow
 
@@ -104,24 +106,34 @@ class StallWatch:
 
 
 def make_files(folder: Path, big_mb: int, cold: bool) -> tuple[list[Path], list[Path]]:
+    """Four large IFC files (a real header and end, a comment of filler between) and 200 small ones. Warm:
+    read once, so the page cache holds them, as for files just saved. Cold: written to disk and dropped
+    from the page cache (needs root; otherwise they are merely unread)."""
     src = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes()
     head, tail = src.split(b"ENDSEC;\nEND-ISO")
     end = b"*/\nENDSEC;\nEND-ISO" + tail
+    filler = b"x" * (1 << 20)
     big = []
     for n in range(4):
         path = folder / f"federated-{n}.ifc"
         with path.open("wb") as f:
             f.write(head + b"/*")
-            f.truncate(big_mb * 1024**2 - len(end))
-            f.seek(big_mb * 1024**2 - len(end))
+            left = big_mb * 1024**2 - len(end) - len(head) - 2
+            while left > 0:
+                left -= f.write(filler[:left])
             f.write(end)
         big.append(path)
-    if cold:  # freshly written and never read: the first read fills the page cache (see the README)
-        os.sync()
-    for path in big if not cold else []:  # as files read before: the page cache is warm
-        with path.open("rb") as handle:
-            while handle.read(16 << 20):
-                pass
+    os.sync()
+    if cold:
+        try:
+            Path("/proc/sys/vm/drop_caches").write_text("1")
+        except OSError as exc:
+            print(f"(could not drop the page cache: {exc}; the files are unread but may be cached)")
+    else:
+        for path in big:
+            with path.open("rb") as handle:
+                while handle.read(16 << 20):
+                    pass
     small = []
     for n in range(200):
         path = folder / f"part-{n:03d}.ifc"
@@ -195,7 +207,7 @@ def main() -> int:
     parser.add_argument("--https-policy", action="store_true",
                         help="upload as to an https:// blob URL (no MD5), as against app.speckle.systems")
     parser.add_argument("--sandbox-nice", type=int, default=0, help="run the sandbox at this nice level")
-    parser.add_argument("--cold", action="store_true", help="large files freshly written, not yet read")
+    parser.add_argument("--cold", action="store_true", help="large files on disk, not in the page cache")
     parser.add_argument("--hidden", action="store_true", help="never show the window (no painting at all)")
     parser.add_argument("--diagnose", action="store_true", help="sample the Qt thread's stack during stalls")
     args = parser.parse_args()
@@ -229,6 +241,7 @@ def main() -> int:
         window = MainWindow(context)
         if not args.hidden:
             window.show()
+        freeze_startup_objects()  # as the app does once its window is up
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         with loop:
@@ -238,6 +251,7 @@ def main() -> int:
     finally:
         sandbox.terminate()
         sandbox.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

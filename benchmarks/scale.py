@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings
 from PySide6.QtWidgets import QApplication
 
 from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.ui.app import freeze_startup_objects
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.main_window import MainWindow
 
@@ -122,6 +124,7 @@ def main() -> int:
         window = MainWindow(context)
         window.resize(1100, 700)
         window.show()
+        freeze_startup_objects()  # as the app does once its window is up
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         with loop:
@@ -131,6 +134,7 @@ def main() -> int:
     finally:
         sandbox.terminate()
         sandbox.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

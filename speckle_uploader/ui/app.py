@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import tempfile
@@ -56,6 +57,7 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     if args.startup_probe:
         window.installEventFilter(FirstPaintProbe(window))
     window.show()
+    freeze_startup_objects()
     try:
         if sandbox is not None:
             await context.sign_in(sandbox.url, DEMO_TOKEN)
@@ -91,6 +93,14 @@ class FileOpenFilter(QObject):
             self.window.open_paths([Path(event.file())])
             return True
         return super().eventFilter(watched, event)
+
+
+def freeze_startup_objects() -> None:
+    """Move everything built so far (modules, Qt wrappers, the window: all of it lives as long as the app)
+    out of the garbage collector's way. Otherwise each full collection walks it all on the Qt thread and
+    the window stalls ~20 ms while files upload (benchmarks/README.md, responsiveness). No collection first:
+    it would delay the first paint, and start-up leaves next to no cyclic garbage to keep."""
+    gc.freeze()
 
 
 class FirstPaintProbe(QObject):
