@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSettings
 from PySide6.QtWidgets import QApplication
+from window_harness import sign_in_and_pick, small_files, work_folder
 
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import JobState
@@ -33,7 +29,6 @@ from speckle_uploader.ui.app import freeze_startup_objects
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.main_window import MainWindow
 
-ROOT = Path(__file__).resolve().parent.parent
 Key = tuple[str, str]  # (ingestion id, what the row says: a step's message or the final state)
 
 
@@ -67,13 +62,7 @@ async def run(live: bool, files: list[Path], work: Path) -> tuple[list[float], i
 
     window.table_model.dataChanged.connect(on_data_changed)
     try:
-        await context.sign_in(sandbox.url, DEMO_TOKEN)
-        await asyncio.sleep(1.0)  # the pickers load
-        window.picker.projects.select_where(lambda p: p.name == "Riverside Library")
-        await asyncio.sleep(0.5)
-        window.picker.models.select_where(lambda m: m == "per-file")
-        await asyncio.sleep(0.3)
-        assert context.target is not None, "no project and model chosen"
+        await sign_in_and_pick(window, context, sandbox.url, DEMO_TOKEN)
         jobs = window.add_paths(files)
         while not all(job.state.is_final for job in jobs):
             await asyncio.sleep(0.1)
@@ -98,23 +87,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=20)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="speckle-bench-"))
-    sample = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes()
-    files = []
-    for n in range(args.files):
-        files.append(work / f"room-{n:02d}.ifc")
-        files[-1].write_bytes(sample)
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    try:
-        with loop:
-            for live, name in ((True, "subscription"), (False, "polling")):
-                latencies, total = loop.run_until_complete(run(live, files, work))
-                report(name, latencies, total)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with work_folder() as work, loop:
+        files = small_files(work, args.files)
+        for live, name in ((True, "subscription"), (False, "polling")):
+            latencies, total = loop.run_until_complete(run(live, files, work))
+            report(name, latencies, total)
     return 0
 
 

@@ -13,29 +13,20 @@ import collections
 import gc
 import itertools
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtCore import QTimer
+from window_harness import SAMPLE, run_in_window, sandbox_process, sign_in_and_pick, work_folder
 
-import qasync
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
-
-from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import JobState
-from speckle_uploader.ui.app import freeze_startup_objects
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.main_window import MainWindow
 
-ROOT = Path(__file__).resolve().parent.parent
 PORT = 3995
 
 
@@ -62,9 +53,9 @@ class StallWatch:
             original(handle)
             took = time.perf_counter() - started
             if took > 0.005:
-                watch.slow_callbacks[f"{took * 1000:3.0f} ms {handle._callback!r}"[:160]] += 1
+                watch.slow_callbacks[f"{took * 1000:3.0f} ms {handle._callback!r}"[:160]] += 1  # type: ignore[attr-defined]
 
-        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
 
     def beat(self) -> None:
         self.last_beat = time.perf_counter()
@@ -109,7 +100,7 @@ def make_files(folder: Path, big_mb: int, cold: bool) -> tuple[list[Path], list[
     """Four large IFC files (a real header and end, a comment of filler between) and 200 small ones. Warm:
     read once, so the page cache holds them, as for files just saved. Cold: written to disk and dropped
     from the page cache (needs root; otherwise they are merely unread)."""
-    src = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes()
+    src = SAMPLE.read_bytes()
     head, tail = src.split(b"ENDSEC;\nEND-ISO")
     end = b"*/\nENDSEC;\nEND-ISO" + tail
     filler = b"x" * (1 << 20)
@@ -142,14 +133,9 @@ def make_files(folder: Path, big_mb: int, cold: bool) -> tuple[list[Path], list[
     return big, small
 
 
-async def measure(window: MainWindow, context: AppContext, big: list[Path], small: list[Path],
+async def measure(window: MainWindow, context: AppContext, url: str, big: list[Path], small: list[Path],
                   diagnose: bool) -> dict[str, float]:
-    await context.sign_in(f"http://127.0.0.1:{PORT}", "sandbox-demo-token")
-    await asyncio.sleep(1.0)
-    window.picker.projects.select_where(lambda p: p.name == "Riverside Library")
-    await asyncio.sleep(0.5)
-    window.picker.models.select_where(lambda m: m == "per-file")
-    await asyncio.sleep(0.3)
+    await sign_in_and_pick(window, context, url)
 
     repaints: dict[int, int] = {}
     window.table_model.dataChanged.connect(lambda a, _b, _r=None: repaints.__setitem__(
@@ -223,35 +209,13 @@ def main() -> int:
         from speckle_uploader.speckle import blob
 
         blob.verifies_md5 = lambda url: False
-    work = Path(tempfile.mkdtemp(prefix="speckle-bench-"))
-    command = ["nice", "-n", str(args.sandbox_nice), str(ROOT / ".venv" / "bin" / "speckle-uploader"), "sandbox",
-               "--port", str(PORT), "--blob-limit-mb", "2047", "--processing-seconds", "2",
-               "--data-dir", str(work / "blobs")]
+    options = ["--blob-limit-mb", "2047", "--processing-seconds", "2"]
     if args.blob_mbps:
-        command += ["--blob-mbps", str(args.blob_mbps)]
-    sandbox = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(2)
+        options += ["--blob-mbps", str(args.blob_mbps)]
+    with work_folder() as work, sandbox_process(PORT, work, *options, nice=args.sandbox_nice) as url:
         big, small = make_files(work, args.size_mb, args.cold)
-        small = small[:args.small]
-        app = QApplication(sys.argv[:1])
-        app.setQuitOnLastWindowClosed(False)
-        context = AppContext(CredentialStore(), QSettings(str(work / "s.ini"), QSettings.Format.IniFormat))
-        context.remember_tokens = False
-        window = MainWindow(context)
-        if not args.hidden:
-            window.show()
-        freeze_startup_objects()  # as the app does once its window is up
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
-            results = loop.run_until_complete(measure(window, context, big, small, args.diagnose))
-        for key, value in results.items():
-            print(f"{key}: {value:.1f}")
-    finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+        run_in_window(work, lambda window, context: measure(window, context, url, big, small[:args.small],
+                                                            args.diagnose), show=not args.hidden)
     return 0
 
 

@@ -11,26 +11,17 @@ import argparse
 import asyncio
 import os
 import resource
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtCore import QEvent, QObject
+from window_harness import run_in_window, sandbox_process, sign_in_and_pick, small_files, work_folder
 
-import qasync
-from PySide6.QtCore import QEvent, QObject, QSettings
-from PySide6.QtWidgets import QApplication
-
-from speckle_uploader.credentials import CredentialStore
-from speckle_uploader.ui.app import freeze_startup_objects
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.main_window import MainWindow
 
-ROOT = Path(__file__).resolve().parent.parent
 PORT = 3994
 
 
@@ -51,13 +42,8 @@ class PaintClock(QObject):
         return False
 
 
-async def measure(window: MainWindow, context: AppContext, files: list[Path]) -> dict[str, float]:
-    await context.sign_in(f"http://127.0.0.1:{PORT}", "sandbox-demo-token")
-    await asyncio.sleep(1.0)
-    window.picker.projects.select_where(lambda p: p.name == "Riverside Library")
-    await asyncio.sleep(0.5)
-    window.picker.models.select_where(lambda m: m == "per-file")
-    await asyncio.sleep(0.3)
+async def measure(window: MainWindow, context: AppContext, url: str, files: list[Path]) -> dict[str, float]:
+    await sign_in_and_pick(window, context, url)
     clock = PaintClock()
     window.table.viewport().installEventFilter(clock)
     before = rss_mb()
@@ -105,36 +91,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="speckle-bench-"))
-    sample = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes()
-    files = []
-    for n in range(args.files):
-        path = work / f"level-{n // 100:02d}-room-{n:04d}.ifc"
-        path.write_bytes(sample)
-        files.append(path)
-    sandbox = subprocess.Popen([str(ROOT / ".venv" / "bin" / "speckle-uploader"), "sandbox", "--port", str(PORT),
-                                "--processing-seconds", "0.5", "--data-dir", str(work / "blobs")],
-                               stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(2)
-        app = QApplication(sys.argv[:1])
-        app.setQuitOnLastWindowClosed(False)
-        context = AppContext(CredentialStore(), QSettings(str(work / "s.ini"), QSettings.Format.IniFormat))
-        context.remember_tokens = False
-        window = MainWindow(context)
-        window.resize(1100, 700)
-        window.show()
-        freeze_startup_objects()  # as the app does once its window is up
-        loop = qasync.QEventLoop(app)
-        asyncio.set_event_loop(loop)
-        with loop:
-            results = loop.run_until_complete(measure(window, context, files))
-        for key, value in results.items():
-            print(f"{key}: {value:.1f}")
-    finally:
-        sandbox.terminate()
-        sandbox.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+    with work_folder() as work, sandbox_process(PORT, work, "--processing-seconds", "0.5") as url:
+        files = small_files(work, args.files, "level-room-{:04d}.ifc")
+        run_in_window(work, lambda window, context: measure(window, context, url, files), size=(1100, 700))
     return 0
 
 

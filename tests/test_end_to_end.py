@@ -22,11 +22,11 @@ EXPECTED_KIND = {
 
 
 async def upload(server: ThreadedSandbox, token: str, paths: list[Path], model: str | None = None,
-                 **queue_options: object) -> tuple[list[Job], Session]:
+                 check_now: bool = True, **queue_options: object) -> tuple[list[Job], Session]:
     session = await sign_in(server.url, token)
     queue = JobQueue(session.client, session.server, **queue_options)  # type: ignore[arg-type]
     for path in paths:
-        queue.add(path, project_id(server), model)
+        queue.add(path, project_id(server), model, check_now=check_now)
     jobs = await queue.wait()
     await session.aclose()
     return jobs, session
@@ -41,13 +41,15 @@ async def test_detects_server_kind(sandbox: ThreadedSandbox, token: str) -> None
     assert session.user.name == "Alex Morgan"
 
 
+@pytest.mark.parametrize("check_now", [True, False], ids=["checked-when-added", "checked-in-a-worker-thread"])
 @pytest.mark.asyncio
-async def test_sample_files_become_versions(sandbox: ThreadedSandbox, token: str, tmp_path: Path) -> None:
+async def test_sample_files_become_versions(sandbox: ThreadedSandbox, token: str, tmp_path: Path,
+                                            check_now: bool) -> None:
     paths = []
     for sample in sorted(SAMPLES.glob("*.ifc")):
         paths.append(tmp_path / sample.name)
         shutil.copy(sample, paths[-1])
-    jobs, _ = await upload(sandbox, token, paths)
+    jobs, _ = await upload(sandbox, token, paths, check_now=check_now)
 
     assert [job.state for job in jobs] == [JobState.SUCCESS] * len(paths)
     project = sandbox.sandbox.store.projects[project_id(sandbox)]
@@ -74,8 +76,10 @@ async def test_bad_ifc_fails_with_the_servers_reason(sandbox: ThreadedSandbox, t
     assert by_name["notes.ifc"].state is expected
 
 
+@pytest.mark.parametrize("check_now", [True, False], ids=["checked-when-added", "checked-in-a-worker-thread"])
 @pytest.mark.asyncio
-async def test_files_refused_before_any_byte_is_sent(sandbox: ThreadedSandbox, token: str, tmp_path: Path) -> None:
+async def test_files_refused_before_any_byte_is_sent(sandbox: ThreadedSandbox, token: str, tmp_path: Path,
+                                                     check_now: bool) -> None:
     sandbox.call(setattr, sandbox.sandbox.store.config, "blob_size_limit_bytes", 1000)
     big = write(tmp_path / "big.ifc", (SAMPLES / "simple-wall.ifc").read_bytes())  # 2 KB > 1000 bytes
     empty = write(tmp_path / "empty.ifc", b"")
@@ -83,8 +87,9 @@ async def test_files_refused_before_any_byte_is_sent(sandbox: ThreadedSandbox, t
     folder = tmp_path / "folder.ifc"
     folder.mkdir()
     missing = tmp_path / "missing.ifc"
-    jobs, _ = await upload(sandbox, token, [big, empty, pdf, folder, missing])
+    jobs, _ = await upload(sandbox, token, [big, empty, pdf, folder, missing], check_now=check_now)
 
+    assert jobs[0].size == big.stat().st_size  # shown even for a refused file
     messages = {job.file_name: job.message for job in jobs}
     assert all(job.state is JobState.FAILED for job in jobs)
     assert "The file is 2.1 KB, over this server's limit of 1000 bytes" in messages["big.ifc"]

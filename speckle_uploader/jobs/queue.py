@@ -86,6 +86,9 @@ class JobQueue:
         self.retry_policy = retry
         self.check_type = check_type
         self._slots = asyncio.Semaphore(concurrency)
+        # Few checks at once: a network drive likes a handful in flight, and 1,000 answers arriving together
+        # would reach the window as one long burst.
+        self._check_slots = asyncio.Semaphore(4)
         self._jobs: dict[int, Job] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._submissions: dict[int, tuple[Submission, Target]] = {}
@@ -111,24 +114,38 @@ class JobQueue:
         return list(self._jobs.values())
 
     # -- commands --------------------------------------------------------------------------------
-    def add(self, path: Path, project_id: str, model_name: str | None = None) -> Job:
-        """Queue a file. A file the server would refuse becomes a failed job at once, with the reason."""
+    def add(self, path: Path, project_id: str, model_name: str | None = None, *, check_now: bool = True) -> Job:
+        """Queue a file. A file the server would refuse becomes a failed job, with the reason: at once, or with
+        ``check_now=False`` a moment later, the check (a stat and a read of the file's head, slow on a network
+        drive) then running in a worker thread so that a window adding 1,000 files never waits on the disk."""
         job = Job(id=self._next_id, path=path, project_id=project_id, model_name=model_name or model_name_for(path))
         self._next_id += 1
         self._jobs[job.id] = job
-        with contextlib.suppress(OSError):  # the size is worth showing even for a file we refuse
-            job.size = path.stat().st_size if path.is_file() else 0
-        try:
-            job.size = check_file(path, self.server.kind, self.server.blob_size_limit_bytes,
-                                  check_type=self.check_type)
-        except SpeckleError as exc:
-            self._finish(job, JobState.FAILED, str(exc), emit=False, code=exc.code)
+        if not check_now:
+            job.message = "Checking the file"
+            self._emit(JobEvent.ADDED, job)
+            self._start(job, check=True)
+            return job
+        job.size, refusal = self._inspect(path)
+        if refusal is not None:
+            self._finish(job, JobState.FAILED, str(refusal), emit=False, code=refusal.code)
             self._emit(JobEvent.ADDED, job)
             return job
         job.message = "Waiting for a free upload slot"
         self._emit(JobEvent.ADDED, job)
         self._start(job)
         return job
+
+    def _inspect(self, path: Path) -> tuple[int, SpeckleError | None]:
+        """The file's size and, if the server would refuse it, why (may block: disk I/O)."""
+        size = 0
+        with contextlib.suppress(OSError):  # the size is worth showing even for a file we refuse
+            size = path.stat().st_size if path.is_file() else 0
+        try:
+            return check_file(path, self.server.kind, self.server.blob_size_limit_bytes,
+                              check_type=self.check_type), None
+        except SpeckleError as exc:
+            return size, exc
 
     def restore(self, jobs: list[Job]) -> None:
         """Bring back jobs from an earlier run: finished ones as they were, ones the server was processing
@@ -196,8 +213,8 @@ class JobQueue:
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     # -- the work --------------------------------------------------------------------------------
-    def _start(self, job: Job, *, resume: bool = False) -> None:
-        work = self._resume(job) if resume else self._run(job)
+    def _start(self, job: Job, *, resume: bool = False, check: bool = False) -> None:
+        work = self._resume(job) if resume else self._run(job, check=check)
         task = asyncio.get_running_loop().create_task(work, name=f"job-{job.id}")
         self._tasks[job.id] = task
         task.add_done_callback(functools.partial(self._forget_task, job.id))
@@ -205,8 +222,14 @@ class JobQueue:
     def _forget_task(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._tasks.pop(job_id, None)
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, *, check: bool = False) -> None:
         async def work() -> None:
+            if check:
+                async with self._check_slots:
+                    job.size, refusal = await asyncio.to_thread(self._inspect, job.path)
+                if refusal is not None:
+                    raise refusal
+                self._set(job, JobState.WAITING, "Waiting for a free upload slot")
             async with self._slots:
                 job.started_at = time.time()
                 target = await self._retrying(job, lambda: self._target(job))

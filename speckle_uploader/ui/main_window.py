@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
         if not files:
             self.statusBar().showMessage("Nothing to upload in what was dropped (no model files found).", 8000)
             return []
-        jobs = [self.context.queue.add(path, target.project_id, target.model_name) for path in files]
+        jobs = [self.context.queue.add(path, target.project_id, target.model_name, check_now=False) for path in files]
         self.table.scrollToBottom()
         return jobs
 
