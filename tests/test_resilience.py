@@ -205,14 +205,17 @@ async def test_file_deleted_or_changed_mid_upload(cloud_sandbox: ThreadedSandbox
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "blob_bytes_per_second", 4e6)
     deleted = big_ifc(tmp_path / "deleted.ifc", 2_000_000)
     changed = big_ifc(tmp_path / "changed.ifc", 2_000_000)
+    saved = big_ifc(tmp_path / "saved.ifc", 2_000_000)
     session = await sign_in(cloud_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST)
-    jobs = [queue.add(deleted, project_id(cloud_sandbox)), queue.add(changed, project_id(cloud_sandbox))]
+    queue = JobQueue(session.client, session.server, retry=FAST, concurrency=3)
+    jobs = [queue.add(path, project_id(cloud_sandbox)) for path in (deleted, changed, saved)]
     while not all(job.bytes_sent > 0 for job in jobs):
         await asyncio.sleep(0.01)
     deleted.unlink()
     with changed.open("ab") as handle:
         handle.write(b"/* edited */\n")
+    stat = saved.stat()  # saved again, same size: only the modification time tells
+    os.utime(saved, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     await asyncio.wait_for(queue.wait(), timeout=30)
     await session.aclose()
     for job in jobs:
