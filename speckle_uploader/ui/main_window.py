@@ -491,7 +491,10 @@ class MainWindow(QMainWindow):
         if event is JobEvent.PROGRESS:
             return
         self._update_actions()
-        if job.state in (JobState.FAILED, JobState.INVALID_INPUT, JobState.TIMEOUT) and event is JobEvent.STATE:
+        # Files refused at the drop (checked in the background, never started) show in the table, not as a
+        # burst of notifications.
+        if (job.state in (JobState.FAILED, JobState.INVALID_INPUT, JobState.TIMEOUT) and event is JobEvent.STATE
+                and job.started_at is not None):
             self.notify("Upload failed", f"{job.file_name}: {job.message}", QSystemTrayIcon.MessageIcon.Warning)
 
     def _schedule_summary(self, *_args: object) -> None:

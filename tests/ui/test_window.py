@@ -84,6 +84,8 @@ def test_sign_in_pick_drop_and_follow(qtbot, window: MainWindow, cloud_sandbox: 
     bad = write(tmp_path / "survey.ifc", "ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('IFC4'));\nENDSEC;\nDATA;\n")
     big = write(tmp_path / "federated.ifc", b"x" * 60_000)
     drawing = write(tmp_path / "plan.pdf", b"%PDF")
+    failures: list[str] = []
+    window.notify = lambda title, message, icon: failures.append(message) if title == "Upload failed" else None  # type: ignore[method-assign]
     drop(window, [good, bad, big, drawing])
     assert window.table_model.rowCount() == 4  # every file is a row at once
 
@@ -94,6 +96,7 @@ def test_sign_in_pick_drop_and_follow(qtbot, window: MainWindow, cloud_sandbox: 
     assert "over this server's limit" in by_name["federated.ifc"].message
     assert "does not import .pdf files" in by_name["plan.pdf"].message
     qtbot.waitUntil(lambda: window.summary.text() == "1 done · 3 failed", timeout=2000)
+    assert failures == ["survey.ifc: " + by_name["survey.ifc"].message]  # the server's word; not the refusals
 
     window.select_row(0)
     assert window.open_action.isEnabled() and not window.cancel_action.isEnabled()
