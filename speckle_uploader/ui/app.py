@@ -37,8 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     sandbox = None
-    context = AppContext(CredentialStore(), QSettings(), history_path=data_dir() / "history.sqlite3")
-    if args.demo:
+    if not args.demo:
+        context = AppContext(CredentialStore(), QSettings(), history_path=data_dir() / "history.sqlite3")
+    else:
         from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 
         sandbox = ThreadedSandbox(SandboxConfig(processing_seconds=4.0))
