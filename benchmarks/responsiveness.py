@@ -175,12 +175,7 @@ async def measure(window: MainWindow, context: AppContext, url: str, big: list[P
         "median gap ms": statistics.median(gaps),
         "repaints per uploading row per s": max(repaints.get(r, 0) for r in uploading_rows) / upload_seconds,
         "large files ok": float(all(j.state is not JobState.FAILED for j in big_jobs)),
-    } | await _shutdown(context)
-
-
-async def _shutdown(context: AppContext) -> dict[str, float]:
-    await context.shutdown()
-    return {}
+    }
 
 
 def main() -> int:

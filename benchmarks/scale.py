@@ -70,7 +70,6 @@ async def measure(window: MainWindow, context: AppContext, url: str, files: list
         await asyncio.sleep(0.2)
     done = rss_mb()
     succeeded = sum(job.state.name == "SUCCESS" for job in jobs)
-    await context.shutdown()
     steps.sort()
     return {
         "rows in the table": rows,

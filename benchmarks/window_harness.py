@@ -78,7 +78,7 @@ async def sign_in_and_pick(window: MainWindow, context: AppContext, url: str, to
 def run_in_window(work: Path, measure: Measure, *, show: bool = True, size: tuple[int, int] | None = None
                   ) -> dict[str, float]:
     """Build the window as the app does (start-up objects frozen once it is up), run ``measure`` on a qasync
-    loop, print and return its results."""
+    loop, shut the engine down, print and return the results."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
@@ -92,8 +92,14 @@ def run_in_window(work: Path, measure: Measure, *, show: bool = True, size: tupl
     freeze_startup_objects()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    async def measure_then_close() -> dict[str, float]:
+        try:
+            return await measure(window, context)
+        finally:
+            await context.shutdown()
+
     with loop:
-        results: dict[str, float] = loop.run_until_complete(measure(window, context))
+        results: dict[str, float] = loop.run_until_complete(measure_then_close())
     for key, value in results.items():
         print(f"{key}: {value:.1f}")
     return results
