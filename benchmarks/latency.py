@@ -17,17 +17,13 @@ import time
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSettings
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtWidgets import QApplication
-from window_harness import sign_in_and_pick, small_files, work_folder
+from window_harness import open_window, sign_in_and_pick, small_files, work_folder
 
-from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import JobState
 from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 from speckle_uploader.sandbox.store import Ingestion
-from speckle_uploader.ui.app import freeze_startup_objects
-from speckle_uploader.ui.context import AppContext
-from speckle_uploader.ui.main_window import MainWindow
 
 Key = tuple[str, str]  # (ingestion id, what the row says: a step's message or the final state)
 
@@ -43,11 +39,7 @@ async def run(live: bool, files: list[Path], work: Path) -> tuple[list[float], i
             changed.setdefault((payload.id, key), time.perf_counter())
 
     sandbox.call(sandbox.sandbox.store.listeners.append, on_store_event)
-    context = AppContext(CredentialStore(), QSettings(str(work / f"{live}.ini"), QSettings.Format.IniFormat))
-    context.remember_tokens = False
-    window = MainWindow(context)
-    window.show()
-    freeze_startup_objects()  # as the app does once its window is up
+    context, window = open_window(work / f"{live}.ini")
     shown: dict[Key, float] = {}
 
     def on_data_changed(top: QModelIndex | QPersistentModelIndex, bottom: QModelIndex | QPersistentModelIndex,

@@ -75,14 +75,10 @@ async def sign_in_and_pick(window: MainWindow, context: AppContext, url: str, to
     assert context.target is not None, "no project and model chosen"
 
 
-def run_in_window(work: Path, measure: Measure, *, show: bool = True, size: tuple[int, int] | None = None
-                  ) -> dict[str, float]:
-    """Build the window as the app does (start-up objects frozen once it is up), run ``measure`` on a qasync
-    loop, shut the engine down, print and return the results."""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setQuitOnLastWindowClosed(False)
-    context = AppContext(CredentialStore(), QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+def open_window(settings: Path, *, show: bool = True, size: tuple[int, int] | None = None
+                ) -> tuple[AppContext, MainWindow]:
+    """The main window as the app builds it (start-up objects frozen once it is up); tokens kept nowhere."""
+    context = AppContext(CredentialStore(), QSettings(str(settings), QSettings.Format.IniFormat))
     context.remember_tokens = False
     window = MainWindow(context)
     if size is not None:
@@ -90,8 +86,19 @@ def run_in_window(work: Path, measure: Measure, *, show: bool = True, size: tupl
     if show:
         window.show()
     freeze_startup_objects()
+    return context, window
+
+
+def run_in_window(work: Path, measure: Measure, *, show: bool = True, size: tuple[int, int] | None = None
+                  ) -> dict[str, float]:
+    """Run ``measure`` in a new window on a qasync loop, shut the engine down, print and return the results."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    context, window = open_window(work / "settings.ini", show=show, size=size)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+
     async def measure_then_close() -> dict[str, float]:
         try:
             return await measure(window, context)
