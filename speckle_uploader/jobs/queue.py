@@ -168,11 +168,9 @@ class JobQueue:
         job = self._jobs[job_id]
         if not job.state.is_final:
             return
-        try:
-            job.size = check_file(job.path, self.server.kind, self.server.blob_size_limit_bytes,
-                                  check_type=self.check_type)
-        except SpeckleError as exc:
-            self._finish(job, JobState.FAILED, str(exc), code=exc.code)
+        job.size, refusal = self._inspect(job.path)
+        if refusal is not None:
+            self._finish(job, JobState.FAILED, str(refusal), code=refusal.code)
             return
         job.state, job.message = JobState.WAITING, "Waiting for a free upload slot"
         job.bytes_sent, job.server_progress = 0, None
