@@ -88,7 +88,9 @@ async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *
     send_headers = {"Content-Type": "application/octet-stream"}
     send_headers.update({k: v for k, v in (headers or {}).items() if k.lower() != "authorization"})
     send_headers["Content-Length"] = str(size)
-    digest = hashlib.md5(usedforsecurity=False) if (verifies_md5(url) if verify_md5 is None else verify_md5) else None
+    if verify_md5 is None:
+        verify_md5 = verifies_md5(url)
+    digest = hashlib.md5(usedforsecurity=False) if verify_md5 else None
     host = urlsplit(url).netloc
     try:
         response = await client.put(
