@@ -23,3 +23,8 @@ def log_dir() -> Path:
     path = Path(override) / "logs" if override else Path(platformdirs.user_log_dir(APP, "Speckle"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def history_path() -> Path:
+    """The upload history the window and command-line runs share."""
+    return data_dir() / "history.sqlite3"

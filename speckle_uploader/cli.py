@@ -6,24 +6,26 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from speckle_uploader import __version__
+from speckle_uploader.app_dirs import history_path
 from speckle_uploader.credentials import CredentialStore
-from speckle_uploader.jobs import Job, JobQueue, JobState
+from speckle_uploader.jobs import EngineSettings, Job, JobState, Workspace
+from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.logs import setup_logging
-from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay
-from speckle_uploader.speckle.errors import SpeckleError
-from speckle_uploader.speckle.http import normalise_server_url
-from speckle_uploader.speckle.session import Session, sign_in
+from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay, job_result
+from speckle_uploader.speckle import CLOUD_URL, Session, SpeckleError, normalise_server_url, sign_in
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 TOKEN_ENV = "SPECKLE_TOKEN"
-DEFAULT_SERVER = "https://app.speckle.systems"
+DEFAULT_SERVER = CLOUD_URL
 
 
 class CliError(Exception):
@@ -65,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     projects.add_argument("--server", default=DEFAULT_SERVER)
     projects.add_argument("--search", help="only projects whose name contains this")
 
+    history = commands.add_parser("history", help="list recent uploads (the window's and the command line's)")
+    history.add_argument("--server", help="only this server's uploads")
+    history.add_argument("--limit", type=int, default=20, help="how many, newest last (default 20)")
+    history.add_argument("--json", action="store_true", help="one JSON object per upload on stdout")
+
     sandbox = commands.add_parser("sandbox", help="run the local Speckle-compatible sandbox server")
     sandbox.add_argument("--flavor", choices=["cloud", "fileimport", "legacy"], default="cloud",
                          help="which kind of Speckle server to behave as (default cloud)")
@@ -78,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("upload", "login", "logout", "projects", "sandbox")
+COMMANDS = ("upload", "login", "logout", "projects", "history", "sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sandbox":
             return run_sandbox(args)
+        if args.command == "history":
+            return show_history(args)
         runners = {"upload": upload, "login": login, "logout": logout, "projects": list_projects}
         return asyncio.run(runners[args.command](args))
     except CliError as exc:
@@ -142,13 +151,22 @@ async def upload(args: argparse.Namespace) -> int:
     server_url = _server(args.server)
     if args.concurrency < 1:
         raise CliError("--concurrency must be at least 1")
-    session = await _session(server_url)
-    try:
-        project = await session.client.project(args.project)
+    settings = EngineSettings(concurrency=args.concurrency, check_type=not args.any_type)
+    # Recorded in the same history as the window's uploads; another process's jobs are left alone.
+    workspace = await Workspace.open(server_url, find_token(server_url), settings=settings,
+                                     history=history_path(), restore=False)
+    async with workspace:
+        if workspace.history_problem:
+            print(f"speckle-uploader: {workspace.history_problem}", file=sys.stderr)
+        if workspace.history is not None:
+            workspace.history.problem_listeners.append(
+                lambda problem: print(f"speckle-uploader: {problem}", file=sys.stderr))
+        project = await workspace.session.client.project(args.project)
         if not project.can_publish.authorized:
             raise CliError(f"You cannot upload to “{project.name}”: {project.can_publish.message}")
-        queue = JobQueue(session.client, session.server, concurrency=args.concurrency, live=session.live,
-                         check_type=not args.any_type)
+        if workspace.history is not None:
+            workspace.history.project_names[project.id] = project.name
+        queue = workspace.queue
         if args.json:
             queue.subscribe(JsonLines(server_url))
         elif sys.stderr.isatty():
@@ -158,31 +176,29 @@ async def upload(args: argparse.Namespace) -> int:
         for path in args.files:
             queue.add(path, project.id, args.model)
         loop = asyncio.get_running_loop()
-        interrupted = 0
+        interrupted: list[int] = []
         stopping: list[asyncio.Task[None]] = []
 
-        def interrupt() -> None:
-            # First Ctrl-C: cancel every job (the cloud is asked to stop processing too). A second one stops
-            # following at once: what the server already has carries on there.
-            nonlocal interrupted
-            interrupted += 1
-            if interrupted == 1:
+        def interrupt(signum: int) -> None:
+            # First Ctrl-C (or SIGTERM from a service manager): cancel every job (the cloud is asked to stop
+            # processing too). A second one stops following at once: the server carries on with what it has.
+            interrupted.append(signum)
+            if len(interrupted) == 1:
                 print("speckle-uploader: cancelling (Ctrl-C again to stop waiting)", file=sys.stderr)
                 for job in queue.jobs:
                     queue.cancel(job.id)
             elif not stopping:
                 stopping.append(loop.create_task(queue.aclose()))
 
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signal handlers on Windows
-            loop.add_signal_handler(signal.SIGINT, interrupt)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):  # none on Windows
+                loop.add_signal_handler(signum, interrupt, signum)
         jobs = await queue.wait()
         if not args.json:
             _summary(jobs, server_url)
         if interrupted:
-            return EXIT_INTERRUPTED
+            return EXIT_TERMINATED if interrupted[0] == signal.SIGTERM else EXIT_INTERRUPTED
         return EXIT_OK if all(job.state is JobState.SUCCESS for job in jobs) else EXIT_FAILED
-    finally:
-        await session.aclose()
 
 
 def _summary(jobs: list[Job], server_url: str) -> None:
@@ -234,6 +250,31 @@ async def list_projects(args: argparse.Namespace) -> int:
             cursor = page.cursor
     finally:
         await session.aclose()
+
+
+def show_history(args: argparse.Namespace) -> int:
+    """Recent uploads from the history the window and the command line share."""
+    opened = JobHistory.open(history_path())
+    if opened.history is None:
+        raise CliError(opened.problem)
+    if opened.problem:
+        print(f"speckle-uploader: {opened.problem}", file=sys.stderr)
+    history = opened.history
+    try:
+        server = _server(args.server) if args.server else None
+        for job in history.load(server, limit=max(1, args.limit)):
+            job_server = history.server_of(job.id) or ""
+            if args.json:
+                print(json.dumps({**job_result(job, job_server), "server": job_server,
+                                  "finished_at": job.finished_at, "created_at": job.created_at},
+                                 ensure_ascii=False))
+                continue
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.finished_at or job.created_at))
+            where = job.version_url(job_server) or job.message
+            print(f"{when}  {job.state.value:<12} {job.file_name} → {job.model_name}: {where}")
+    finally:
+        history.close()
+    return EXIT_OK
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

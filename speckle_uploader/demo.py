@@ -10,21 +10,19 @@ import asyncio
 import contextlib
 import sys
 
-from speckle_uploader.jobs import JobQueue, JobState
+from speckle_uploader.jobs import JobState, Workspace
 from speckle_uploader.progress import LineLog, LiveDisplay
 from speckle_uploader.resources import samples_dir
 from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
-from speckle_uploader.speckle.session import sign_in
 
 
 async def upload_samples(url: str) -> bool:
-    session = await sign_in(url, DEMO_TOKEN)
-    try:
+    async with await Workspace.open(url, DEMO_TOKEN) as workspace:  # the demo leaves no history behind
+        session, queue = workspace.session, workspace.queue
         projects = await session.client.projects(search="Riverside")
         project = projects.items[0]
         print(f"Signed in to {session.server.name} as {session.user.name}; uploading the samples to "
               f"“{project.name}”:\n", file=sys.stderr)
-        queue = JobQueue(session.client, session.server, live=session.live)
         queue.subscribe(LiveDisplay() if sys.stderr.isatty() else LineLog())
         for sample in sorted(samples_dir().glob("*.ifc")):
             queue.add(sample, project.id)
@@ -33,8 +31,6 @@ async def upload_samples(url: str) -> bool:
         for job in jobs:
             print(f"  {job.file_name}: {job.state.value} → {job.version_url(url) or job.message}", file=sys.stderr)
         return all(job.state is JobState.SUCCESS for job in jobs)
-    finally:
-        await session.aclose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,31 +7,11 @@ import sys
 import time
 from typing import Any, TextIO
 
+from speckle_uploader.formatting import human_size
 from speckle_uploader.jobs import Job, JobEvent, JobState
-from speckle_uploader.speckle.file_rules import human_size
+from speckle_uploader.jobs.rate import RateMeter
 
 BAR_WIDTH = 24
-
-
-class RateMeter:
-    """Upload speed over the last few seconds, per job."""
-
-    def __init__(self, window: float = 3.0) -> None:
-        self.window = window
-        self._samples: dict[int, list[tuple[float, int]]] = {}
-
-    def add(self, job: Job) -> None:
-        samples = self._samples.setdefault(job.id, [])
-        now = time.monotonic()
-        samples.append((now, job.bytes_sent))
-        while len(samples) > 2 and now - samples[0][0] > self.window:
-            samples.pop(0)
-
-    def rate(self, job: Job) -> float | None:
-        samples = self._samples.get(job.id) or []
-        if len(samples) < 2 or samples[-1][0] - samples[0][0] < 0.2:
-            return None
-        return (samples[-1][1] - samples[0][1]) / (samples[-1][0] - samples[0][0])
 
 
 def describe(job: Job, rate: float | None = None) -> str:

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from speckle_uploader import __version__
 
@@ -43,28 +44,34 @@ def check_tls() -> str:
 
 
 def check_upload() -> str:
-    from speckle_uploader.jobs import JobQueue, JobState
+    from speckle_uploader.jobs import JobState, Workspace
+    from speckle_uploader.jobs.history import JobHistory
     from speckle_uploader.resources import samples_dir
     from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
-    from speckle_uploader.speckle.session import sign_in
 
     sample = sorted(samples_dir().glob("*.ifc"))[0]
 
-    async def upload(url: str) -> str:
-        session = await sign_in(url, DEMO_TOKEN)
-        try:
-            project = (await session.client.projects(search="Riverside")).items[0]
-            queue = JobQueue(session.client, session.server, live=session.live)
-            job = queue.add(sample, project.id, "selftest")
-            await asyncio.wait_for(queue.wait(), timeout=45)
+    async def upload(url: str, folder: str) -> str:
+        history = Path(folder) / "history.sqlite3"  # the history's migrations run too
+        async with await Workspace.open(url, DEMO_TOKEN, history=history) as workspace:
+            project = (await workspace.session.client.projects(search="Riverside")).items[0]
+            job = workspace.queue.add(sample, project.id, "selftest")
+            async with asyncio.timeout(45):
+                await workspace.queue.wait()
             if job.state is not JobState.SUCCESS:
                 raise RuntimeError(f"{sample.name} ended {job.state.value}: {job.message}")
-            return f"{sample.name} became version {job.version_id} ({session.server.kind.value} sandbox)"
-        finally:
-            await session.aclose()
+            kind = workspace.session.server.kind.value
+        recorded = JobHistory.open(history)
+        assert recorded.history is not None, recorded.problem
+        saved = recorded.history.load()
+        recorded.history.close()
+        if [j.state for j in saved] != [JobState.SUCCESS]:
+            raise RuntimeError(f"the history recorded {[j.state.value for j in saved]}")
+        return f"{sample.name} became version {job.version_id} ({kind} sandbox), recorded in the history"
 
-    with ThreadedSandbox(SandboxConfig(queue_seconds=0.1, processing_seconds=0.3)) as sandbox:
-        return asyncio.run(upload(sandbox.url))
+    with ThreadedSandbox(SandboxConfig(queue_seconds=0.1, processing_seconds=0.3)) as sandbox, \
+            tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(upload(sandbox.url, folder))
 
 
 def check_window() -> str:

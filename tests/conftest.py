@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ os.environ["SPECKLE_UPLOADER_HOME"] = tempfile.mkdtemp(prefix="speckle-uploader-
 
 import keyring
 
+from speckle_uploader.jobs import EngineSettings, Job, Workspace
+from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.sandbox import DEMO_TOKEN, Flavor, SandboxConfig, ThreadedSandbox
 from tests.keyrings import MemoryKeyring
 
@@ -93,3 +96,28 @@ def big_ifc(path: Path, size: int) -> Path:
     padding = max(0, size - len(text) - 6)
     path.write_bytes(head + b"/*" + b" " * padding + b"*/\n" + b"ENDSEC;\nEND-ISO-10303-21;" + tail)
     return path
+
+
+async def open_engine(server: ThreadedSandbox, *, token: str = DEMO_TOKEN, history: JobHistory | Path | None = None,
+                      restore: bool = True, proxy: str | None = None, **settings: object) -> Workspace:
+    """Sign in to a sandbox and assemble the engine the one way the app does (``jobs.workspace``). Without
+    ``live=True`` statuses are polled, as most tests want; close it with ``await workspace.close()``."""
+    options: dict[str, object] = {"live": False, **settings}
+    return await Workspace.open(server.url, token, settings=EngineSettings(**options),  # type: ignore[arg-type]
+                                history=history, restore=restore, proxy=proxy)
+
+
+async def wait_until(condition: Callable[[], bool], limit: float = 30.0, what: str = "the condition") -> None:
+    """Poll ``condition`` until it holds; fail (never hang) after ``limit`` seconds."""
+    try:
+        async with asyncio.timeout(limit):
+            while not condition():
+                await asyncio.sleep(0.005)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {limit} s waiting for {what}") from None
+
+
+async def finished(workspace: Workspace, limit: float = 60.0) -> list[Job]:
+    """Wait for every job of ``workspace`` to end, within ``limit`` seconds (a regression fails, never hangs)."""
+    async with asyncio.timeout(limit):
+        return await workspace.queue.wait()

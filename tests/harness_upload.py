@@ -6,16 +6,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from speckle_uploader.jobs import JobEvent, JobQueue
-from speckle_uploader.jobs.history import JobHistory
-from speckle_uploader.speckle.session import sign_in
+from speckle_uploader.jobs import JobEvent, Workspace
 
 
 async def main(server_url: str, project_id: str, file: str, history_path: str) -> None:
-    history = JobHistory.open(Path(history_path)).history
-    session = await sign_in(server_url, "sandbox-demo-token")
-    queue = JobQueue(session.client, session.server, first_id=history.next_id(), live=session.live)
-    queue.subscribe(history.listener(session.server.url))
+    workspace = await Workspace.open(server_url, "sandbox-demo-token", history=Path(history_path))
+    queue = workspace.queue
     queue.subscribe(lambda event, job: event is not JobEvent.PROGRESS and print(
         f"STATE {job.state.value} {job.bytes_sent}", flush=True))
     queue.subscribe(lambda event, job: event is JobEvent.PROGRESS and job.bytes_sent > 1_000_000 and print(

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from speckle_uploader.jobs import Job, JobEvent, JobQueue, JobState
+from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.sandbox import Flavor, ThreadedSandbox
 from speckle_uploader.speckle.models import ServerKind
 from speckle_uploader.speckle.session import Session, sign_in
-from tests.conftest import SAMPLES, project_id, write
+from tests.conftest import SAMPLES, open_engine, project_id, write
 
 EXPECTED_KIND = {
     Flavor.CLOUD: ServerKind.CLOUD_INGESTION,
@@ -23,12 +23,12 @@ EXPECTED_KIND = {
 
 async def upload(server: ThreadedSandbox, token: str, paths: list[Path], model: str | None = None,
                  check_now: bool = True, **queue_options: object) -> tuple[list[Job], Session]:
-    session = await sign_in(server.url, token)
-    queue = JobQueue(session.client, session.server, **queue_options)  # type: ignore[arg-type]
+    workspace = await open_engine(server, **queue_options)  # type: ignore[arg-type]
+    session, queue = workspace.session, workspace.queue
     for path in paths:
         queue.add(path, project_id(server), model, check_now=check_now)
     jobs = await queue.wait()
-    await session.aclose()
+    await workspace.close()
     return jobs, session
 
 
@@ -140,8 +140,8 @@ async def test_token_never_reaches_blob_storage(sandbox: ThreadedSandbox, token:
 @pytest.mark.asyncio
 async def test_concurrency_limit_is_respected(sandbox: ThreadedSandbox, token: str, tmp_path: Path) -> None:
     paths = [write(tmp_path / f"file-{i}.ifc", (SAMPLES / "simple-wall.ifc").read_bytes()) for i in range(6)]
-    session = await sign_in(sandbox.url, token)
-    queue = JobQueue(session.client, session.server, concurrency=2)
+    workspace = await open_engine(sandbox, concurrency=2)
+    queue = workspace.queue
     most = 0
 
     def count(event: JobEvent, job: Job) -> None:
@@ -153,7 +153,7 @@ async def test_concurrency_limit_is_respected(sandbox: ThreadedSandbox, token: s
     for path in paths:
         queue.add(path, project_id(sandbox), "batch")
     jobs = await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert {job.state for job in jobs} == {JobState.SUCCESS}
     assert most == 2
 
@@ -161,8 +161,8 @@ async def test_concurrency_limit_is_respected(sandbox: ThreadedSandbox, token: s
 @pytest.mark.asyncio
 async def test_cancel_while_waiting_or_uploading(sandbox: ThreadedSandbox, token: str, tmp_path: Path) -> None:
     big = write(tmp_path / "big.ifc", (SAMPLES / "simple-wall.ifc").read_bytes() + b" " * (60 * 1024 * 1024))
-    session = await sign_in(sandbox.url, token)
-    queue = JobQueue(session.client, session.server, concurrency=1)
+    workspace = await open_engine(sandbox, concurrency=1)
+    queue = workspace.queue
     first = queue.add(big, project_id(sandbox), "cancelled")
     second = queue.add(big, project_id(sandbox), "cancelled")
     while first.bytes_sent == 0:
@@ -170,7 +170,7 @@ async def test_cancel_while_waiting_or_uploading(sandbox: ThreadedSandbox, token
     queue.cancel(first.id)
     queue.cancel(second.id)
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert first.state is JobState.CANCELLED and second.state is JobState.CANCELLED
     assert 0 < first.bytes_sent < first.size
     assert second.bytes_sent == 0
@@ -190,14 +190,14 @@ async def test_server_unsupported_type_is_the_last_word(fileimport_sandbox: Thre
 @pytest.mark.asyncio
 async def test_cloud_cancels_processing(cloud_sandbox: ThreadedSandbox, token: str, sample_ifc: Path) -> None:
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.store.config, "processing_seconds", 3.0)
-    session = await sign_in(cloud_sandbox.url, token)
-    queue = JobQueue(session.client, session.server)
+    workspace = await open_engine(cloud_sandbox)
+    queue = workspace.queue
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "to cancel")
     while job.state is not JobState.PROCESSING:
         await asyncio.sleep(0.01)
     queue.cancel(job.id)
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.CANCELLED
     assert job.message == "Cancelled at the user's request"
     ingestion = cloud_sandbox.sandbox.store.ingestions[job.tracking_id or ""]
@@ -208,8 +208,8 @@ async def test_cloud_cancels_processing(cloud_sandbox: ThreadedSandbox, token: s
 async def test_open_source_says_it_cannot_cancel(fileimport_sandbox: ThreadedSandbox, token: str,
                                                  sample_ifc: Path) -> None:
     fileimport_sandbox.call(setattr, fileimport_sandbox.sandbox.store.config, "processing_seconds", 1.0)
-    session = await sign_in(fileimport_sandbox.url, token)
-    queue = JobQueue(session.client, session.server)
+    workspace = await open_engine(fileimport_sandbox)
+    queue = workspace.queue
     job = queue.add(sample_ifc, project_id(fileimport_sandbox), "not cancellable")
     messages: list[str] = []
     queue.subscribe(lambda event, j: messages.append(j.message))
@@ -217,7 +217,7 @@ async def test_open_source_says_it_cannot_cancel(fileimport_sandbox: ThreadedSan
         await asyncio.sleep(0.01)
     queue.cancel(job.id)
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert any("cannot stop a file once it is processing" in m for m in messages)
     assert job.state is JobState.SUCCESS  # the truth: the server carried on
 
@@ -226,8 +226,8 @@ async def test_open_source_says_it_cannot_cancel(fileimport_sandbox: ThreadedSan
 async def test_server_timeout_and_retry(cloud_sandbox: ThreadedSandbox, token: str, sample_ifc: Path) -> None:
     store = cloud_sandbox.sandbox.store
     cloud_sandbox.call(store.forced_outcomes.__setitem__, sample_ifc.name, ("timeout", "Import took too long"))
-    session = await sign_in(cloud_sandbox.url, token)
-    queue = JobQueue(session.client, session.server)
+    workspace = await open_engine(cloud_sandbox)
+    queue = workspace.queue
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "timeouts")
     await queue.wait()
     assert job.state is JobState.TIMEOUT
@@ -237,6 +237,6 @@ async def test_server_timeout_and_retry(cloud_sandbox: ThreadedSandbox, token: s
     cloud_sandbox.call(store.forced_outcomes.clear)
     queue.retry(job.id)
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.SUCCESS
     assert job.file_id != first_file_id  # a retry is a fresh upload: a fileId cannot be registered twice

@@ -8,24 +8,23 @@ from pathlib import Path
 import pytest
 
 from speckle_uploader.jobs import JobQueue, JobState
-from speckle_uploader.jobs.queue import PollPolicy, RetryPolicy
+from speckle_uploader.jobs.policy import PollPolicy, RetryPolicy
 from speckle_uploader.progress import LineLog, LiveDisplay
 from speckle_uploader.sandbox import ThreadedSandbox
 from speckle_uploader.sandbox.server import Fault
-from speckle_uploader.speckle.session import sign_in
-from tests.conftest import project_id
+from tests.conftest import open_engine, project_id
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.05)
 
 
 async def run_one(server: ThreadedSandbox, path: Path, **options: object) -> tuple[JobQueue, list[str]]:
-    session = await sign_in(server.url, "sandbox-demo-token")
-    queue = JobQueue(session.client, session.server, retry=FAST_RETRY, **options)  # type: ignore[arg-type]
+    workspace = await open_engine(server, retry=FAST_RETRY, **options)  # type: ignore[arg-type]
+    queue = workspace.queue
     messages: list[str] = []
     queue.subscribe(lambda event, job: messages.append(job.message))
     queue.add(path, project_id(server), "faults")
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     return queue, messages
 
 
@@ -46,9 +45,9 @@ async def test_gateway_errors_while_following(fileimport_sandbox: ThreadedSandbo
     fault = Fault("/graphql", 502, "<html>Bad Gateway</html>", times=3)
     await_first = [False]
 
-    session = await sign_in(fileimport_sandbox.url, "sandbox-demo-token")
-    queue = JobQueue(session.client, session.server, retry=FAST_RETRY,
-                     poll=PollPolicy(first=0.02, factor=1.0, maximum=0.05, give_up_after=10))
+    workspace = await open_engine(fileimport_sandbox, retry=FAST_RETRY,
+                                  poll=PollPolicy(first=0.02, factor=1.0, maximum=0.05, give_up_after=10))
+    queue = workspace.queue
     messages: list[str] = []
 
     def on_change(event: object, job: object) -> None:
@@ -60,7 +59,7 @@ async def test_gateway_errors_while_following(fileimport_sandbox: ThreadedSandbo
     queue.subscribe(on_change)
     queue.add(sample_ifc, project_id(fileimport_sandbox), "faults")
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert queue.jobs[0].state is JobState.SUCCESS
     assert fault.times == 0
     assert any(m.startswith("Lost contact with the server; still trying") for m in messages)
@@ -79,13 +78,13 @@ async def test_lasting_failure_ends_the_job(cloud_sandbox: ThreadedSandbox, samp
 @pytest.mark.asyncio
 async def test_terminal_displays(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
     live, log = io.StringIO(), io.StringIO()
-    session = await sign_in(cloud_sandbox.url, "sandbox-demo-token")
-    queue = JobQueue(session.client, session.server)
+    workspace = await open_engine(cloud_sandbox)
+    queue = workspace.queue
     queue.subscribe(LiveDisplay(live))
     queue.subscribe(LineLog(log))
     queue.add(sample_ifc, project_id(cloud_sandbox), "display")
     await queue.wait()
-    await session.aclose()
+    await workspace.close()
     assert "\x1b[1F" in live.getvalue()  # redrawn in place
     assert live.getvalue().rstrip().endswith("success: New version created")
     lines = log.getvalue().splitlines()

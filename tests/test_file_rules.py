@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from speckle_uploader.formatting import human_size
 from speckle_uploader.speckle.errors import FileProblemError, FileTooLargeError, UnsupportedFileTypeError
-from speckle_uploader.speckle.file_rules import check_file, human_size
+from speckle_uploader.speckle.file_rules import ACCEPTED_EXTENSIONS, check_file
 from speckle_uploader.speckle.models import ServerKind
 from tests.conftest import write
 
+CLOUD = frozenset(ACCEPTED_EXTENSIONS[ServerKind.CLOUD_INGESTION])
 LIMIT = 100 * 1024 * 1024
 
 
@@ -24,28 +26,28 @@ LIMIT = 100 * 1024 * 1024
 def test_types_per_server_kind(tmp_path: Path, name: str, kind: ServerKind, accepted: bool) -> None:
     path = write(tmp_path / name, b"data")
     if accepted:
-        assert check_file(path, kind, LIMIT) == 4
+        assert check_file(path, frozenset(ACCEPTED_EXTENSIONS[kind]), LIMIT) == 4
     else:
         with pytest.raises(UnsupportedFileTypeError, match="does not import"):
-            check_file(path, kind, LIMIT)
-        assert check_file(path, kind, LIMIT, check_type=False) == 4  # the user's override
+            check_file(path, frozenset(ACCEPTED_EXTENSIONS[kind]), LIMIT)
+        assert check_file(path, None, LIMIT) == 4  # the user's override
 
 
 def test_problems(tmp_path: Path) -> None:
     with pytest.raises(FileProblemError, match="No such file"):
-        check_file(tmp_path / "gone.ifc", ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(tmp_path / "gone.ifc", CLOUD, LIMIT)
     with pytest.raises(FileProblemError, match="folder"):
-        check_file(tmp_path, ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(tmp_path, CLOUD, LIMIT)
     with pytest.raises(FileProblemError, match="empty"):
-        check_file(write(tmp_path / "e.ifc", b""), ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(write(tmp_path / "e.ifc", b""), CLOUD, LIMIT)
     with pytest.raises(UnsupportedFileTypeError, match="no extension"):
-        check_file(write(tmp_path / "README", b"x"), ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(write(tmp_path / "README", b"x"), CLOUD, LIMIT)
     with pytest.raises(FileTooLargeError, match=r"The file is 11 bytes, over this server's limit of 10 bytes"):
-        check_file(write(tmp_path / "big.ifc", b"x" * 11), ServerKind.CLOUD_INGESTION, 10)
+        check_file(write(tmp_path / "big.ifc", b"x" * 11), CLOUD, 10)
     fifo = tmp_path / "pipe.ifc"
     os.mkfifo(fifo)
     with pytest.raises(FileProblemError, match="not a regular file"):
-        check_file(fifo, ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(fifo, CLOUD, LIMIT)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
@@ -53,7 +55,7 @@ def test_unreadable(tmp_path: Path) -> None:
     path = write(tmp_path / "secret.ifc", b"x")
     path.chmod(0)
     with pytest.raises(FileProblemError, match="cannot be read"):
-        check_file(path, ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(path, CLOUD, LIMIT)
 
 
 def test_unreadable_as_the_os_reports_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +66,7 @@ def test_unreadable_as_the_os_reports_it(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(Path, "open", refuse)
     with pytest.raises(FileProblemError, match=r"cannot be read \(Permission denied\)"):
-        check_file(path, ServerKind.CLOUD_INGESTION, LIMIT)
+        check_file(path, CLOUD, LIMIT)
 
 
 def test_human_sizes() -> None:

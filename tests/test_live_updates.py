@@ -11,10 +11,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from speckle_uploader.jobs import Job, JobEvent, JobQueue, JobState
-from speckle_uploader.jobs.queue import PollPolicy
+from speckle_uploader.jobs.policy import PollPolicy
 from speckle_uploader.sandbox import ThreadedSandbox
-from speckle_uploader.speckle.session import sign_in
-from tests.conftest import project_id
+from tests.conftest import open_engine, project_id
 
 # Rare safety polls, so that what arrives quickly can only have come by subscription.
 LIVE_POLICY = PollPolicy(first=0.5, factor=1.5, maximum=1.0, live_interval=30.0)
@@ -26,15 +25,15 @@ def status_polls(server: ThreadedSandbox) -> int:
 
 async def upload_live(server: ThreadedSandbox, path: Path, policy: PollPolicy = LIVE_POLICY,
                       on_event=None) -> tuple[Job, JobQueue]:  # type: ignore[no-untyped-def]
-    session = await sign_in(server.url, "sandbox-demo-token")
-    queue = JobQueue(session.client, session.server, poll=policy, live=session.live)
+    workspace = await open_engine(server, poll=policy, live=True)
+    queue = workspace.queue
     if on_event is not None:
         queue.subscribe(on_event)
     job = queue.add(path, project_id(server), "live")
     try:
         await asyncio.wait_for(queue.wait(), timeout=30)
     finally:
-        await session.aclose()
+        await workspace.close()
     return job, queue
 
 
@@ -80,8 +79,8 @@ async def test_latency_from_server_change_to_job(cloud_sandbox: ThreadedSandbox,
 async def test_socket_dropped_mid_ingestion(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
     """The socket breaks while the server works: polling carries the status, then a new socket takes over."""
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "processing_seconds", 3.0)
-    session = await sign_in(cloud_sandbox.url, "sandbox-demo-token")
-    queue = JobQueue(session.client, session.server, poll=LIVE_POLICY, live=session.live)
+    workspace = await open_engine(cloud_sandbox, poll=LIVE_POLICY, live=True)
+    session, queue = workspace.session, workspace.queue
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "dropped")
     assert session.live is not None
     deadline = time.monotonic() + 10
@@ -92,7 +91,7 @@ async def test_socket_dropped_mid_ingestion(cloud_sandbox: ThreadedSandbox, samp
     assert dropped == 1
     await asyncio.wait_for(queue.wait(), timeout=20)
     connects = session.live.connects
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.SUCCESS
     assert connects >= 2  # reconnected
 

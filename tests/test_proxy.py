@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from speckle_uploader.jobs import JobQueue, JobState
+from speckle_uploader.jobs import JobState
 from speckle_uploader.sandbox import ThreadedSandbox
-from speckle_uploader.speckle.session import sign_in
-from tests.conftest import project_id
+from tests.conftest import finished, open_engine, project_id
 
 
 class ForwardProxy:
@@ -78,11 +77,10 @@ def proxy() -> Iterator[ForwardProxy]:
 async def test_upload_through_the_manual_proxy(fileimport_sandbox: ThreadedSandbox, sample_ifc: Path,
                                                 proxy: ForwardProxy) -> None:
     proxy_url = proxy.start()
-    session = await sign_in(fileimport_sandbox.url, "sandbox-demo-token", proxy=proxy_url, live=False)
-    queue = JobQueue(session.client, session.server)
-    job = queue.add(sample_ifc, project_id(fileimport_sandbox), "proxied")
-    await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()
+    workspace = await open_engine(fileimport_sandbox, proxy=proxy_url)
+    job = workspace.queue.add(sample_ifc, project_id(fileimport_sandbox), "proxied")
+    await finished(workspace, 30)
+    await workspace.close()
     assert job.state is JobState.SUCCESS
     assert "POST /graphql" in proxy.seen
     assert any(line.startswith("PUT /blob/") for line in proxy.seen)  # blob storage too, and without the token

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from speckle_uploader.jobs import Job, JobQueue, JobState
-from speckle_uploader.jobs.history import SCHEMA_VERSION, JobHistory
-from speckle_uploader.jobs.queue import PollPolicy, RetryPolicy
+from speckle_uploader.jobs import Job, JobState, Workspace
+from speckle_uploader.jobs.history import JobHistory
+from speckle_uploader.jobs.policy import PollPolicy, RetryPolicy
 from speckle_uploader.logs import setup_logging
 from speckle_uploader.sandbox import ThreadedSandbox
 from speckle_uploader.sandbox.server import Fault
-from speckle_uploader.speckle.session import sign_in
-from tests.conftest import ROOT, SAMPLES, big_ifc, project_id, write
+from tests.conftest import ROOT, SAMPLES, big_ifc, open_engine, project_id, wait_until, write
+from tests.test_history import make_job
 
 FAST = RetryPolicy(attempts=5, base_delay=0.1)
 TOKEN = "sandbox-demo-token"
@@ -29,11 +28,8 @@ TOKEN = "sandbox-demo-token"
 async def run_jobs(server: ThreadedSandbox, paths: list[Path], history: JobHistory | None = None,
                    poll: PollPolicy = PollPolicy(), messages: list[str] | None = None,
                    limit_seconds: float = 60) -> list[Job]:
-    session = await sign_in(server.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST, poll=poll, live=session.live,
-                     first_id=history.next_id() if history else 1)
-    if history is not None:
-        queue.subscribe(history.listener(session.server.url))
+    workspace = await open_engine(server, retry=FAST, poll=poll, history=history, live=True)
+    queue = workspace.queue
     if messages is not None:
         queue.subscribe(lambda event, job: messages.append(job.message))
     for path in paths:
@@ -41,7 +37,7 @@ async def run_jobs(server: ThreadedSandbox, paths: list[Path], history: JobHisto
     try:
         jobs = await asyncio.wait_for(queue.wait(), timeout=limit_seconds)
     finally:
-        await session.aclose()
+        await workspace.close()
     assert all(job.state.is_final for job in jobs)  # none is left in a state that lies
     return jobs
 
@@ -65,15 +61,15 @@ async def test_connection_cut_mid_put(cloud_sandbox: ThreadedSandbox, tmp_path: 
 async def test_rate_limited_with_retry_after(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
     body = '{"errors":[{"message":"You are being rate limited","extensions":{"code":"RATE_LIMIT_ERROR"}}]}'
     messages: list[str] = []
-    session = await sign_in(cloud_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST)
+    workspace = await open_engine(cloud_sandbox, retry=FAST)
+    queue = workspace.queue
     queue.subscribe(lambda event, job: messages.append(job.message))
     cloud_sandbox.call(cloud_sandbox.sandbox.faults.append,
                        Fault("/graphql", 429, body, {"Retry-After": "1", "Content-Type": "application/json"}, 2))
     started = time.monotonic()
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "limited")
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.SUCCESS
     assert time.monotonic() - started >= 2  # Retry-After honoured, twice
     assert any("slow down for 1 s" in m and "Retrying in 1 s (attempt 2 of 5)" in m for m in messages)
@@ -93,13 +89,13 @@ async def test_expired_upload_link_gets_a_new_one(fileimport_sandbox: ThreadedSa
 @pytest.mark.asyncio
 async def test_other_client_errors_fail_at_once(fileimport_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
     body = '{"errors":[{"message":"Your role on this project does not allow it","extensions":{"code":"FORBIDDEN"}}]}'
-    session = await sign_in(fileimport_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST)
+    workspace = await open_engine(fileimport_sandbox, retry=FAST)
+    queue = workspace.queue
     fileimport_sandbox.call(fileimport_sandbox.sandbox.faults.append,
                             Fault("/graphql", 200, body, {"Content-Type": "application/json"}))
     job = queue.add(sample_ifc, project_id(fileimport_sandbox), "forbidden")
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.FAILED and job.attempt == 0
     assert job.message == "Not allowed: Your role on this project does not allow it"
 
@@ -107,23 +103,25 @@ async def test_other_client_errors_fail_at_once(fileimport_sandbox: ThreadedSand
 # -- outages while the server works ------------------------------------------------------------------
 
 @pytest.mark.asyncio
-async def test_server_down_for_ten_seconds(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
+async def test_server_down_while_processing(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
+    """The server goes away while it processes the file: the job keeps trying (and says so) until it is back.
+    The outage lasts until the app has noticed it several times, however fast or slow the machine is."""
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "processing_seconds", 4.0)
     server = cloud_sandbox.server
-    session = await sign_in(cloud_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST, live=session.live,
-                     poll=PollPolicy(first=0.3, maximum=1.0, give_up_after=60))
+    workspace = await open_engine(cloud_sandbox, retry=FAST, live=True,
+                                  poll=PollPolicy(first=0.05, maximum=0.1, give_up_after=60))
+    queue = workspace.queue
     messages: list[str] = []
     queue.subscribe(lambda event, job: messages.append(job.message))
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "outage")
-    while job.state is not JobState.PROCESSING:
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: job.state is JobState.PROCESSING, what="processing")
     on_loop(cloud_sandbox, server.pause)
-    await asyncio.sleep(10)
+    lost = "Lost contact with the server; still trying (Cannot reach"
+    await wait_until(lambda: sum(m.startswith(lost) for m in messages) >= 3, what="three failed polls")
     assert not job.state.is_final
     on_loop(cloud_sandbox, server.resume)
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.SUCCESS
     assert any(m.startswith("Lost contact with the server; still trying (Cannot reach") for m in messages)
 
@@ -149,13 +147,9 @@ def wait_for_line(process: subprocess.Popen[str], prefix: str, timeout: float = 
     raise AssertionError(f"never saw {prefix!r}")
 
 
-async def restart(server: ThreadedSandbox, history_path: Path) -> tuple[JobQueue, JobHistory, object]:
-    history = JobHistory.open(history_path).history
-    session = await sign_in(server.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST, first_id=history.next_id(), live=session.live)
-    queue.subscribe(history.listener(session.server.url))
-    queue.restore(history.load(session.server.url))
-    return queue, history, session
+async def restart(server: ThreadedSandbox, history_path: Path) -> Workspace:
+    """The app starting again on the same history."""
+    return await open_engine(server, retry=FAST, history=history_path, live=True)
 
 
 @pytest.mark.asyncio
@@ -168,15 +162,17 @@ async def test_killed_mid_upload_then_retried(cloud_sandbox: ThreadedSandbox, tm
     process.wait(10)
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "blob_bytes_per_second", None)
 
-    queue, history, session = await restart(cloud_sandbox, history_path)
+    workspace = await restart(cloud_sandbox, history_path)
+    queue, history = workspace.queue, workspace.history
+    assert history is not None
     [job] = queue.jobs
     assert job.state is JobState.INTERRUPTED
     assert job.message.startswith("Interrupted: the app closed while this file was uploading")
     queue.retry(job.id)
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()  # type: ignore[attr-defined]
-    assert job.state is JobState.SUCCESS
     assert [j.state for j in history.load(cloud_sandbox.url)] == [JobState.SUCCESS]
+    await workspace.close()
+    assert job.state is JobState.SUCCESS
 
 
 @pytest.mark.asyncio
@@ -189,11 +185,12 @@ async def test_killed_while_server_processes(sandbox: ThreadedSandbox, tmp_path:
     process.send_signal(signal.SIGKILL)
     process.wait(10)
 
-    queue, _history, session = await restart(sandbox, history_path)
+    workspace = await restart(sandbox, history_path)
+    queue = workspace.queue
     [job] = queue.jobs
     assert job.state.on_server  # re-attached, not restarted
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()  # type: ignore[attr-defined]
+    await workspace.close()
     assert job.state is JobState.SUCCESS and job.version_id
     assert len([r for r in sandbox.sandbox.requests if r.path.startswith(("/blob/", "/api/file"))]) <= 1
 
@@ -206,8 +203,8 @@ async def test_file_deleted_or_changed_mid_upload(cloud_sandbox: ThreadedSandbox
     deleted = big_ifc(tmp_path / "deleted.ifc", 2_000_000)
     changed = big_ifc(tmp_path / "changed.ifc", 2_000_000)
     saved = big_ifc(tmp_path / "saved.ifc", 2_000_000)
-    session = await sign_in(cloud_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST, concurrency=3)
+    workspace = await open_engine(cloud_sandbox, retry=FAST, concurrency=3)
+    queue = workspace.queue
     jobs = [queue.add(path, project_id(cloud_sandbox)) for path in (deleted, changed, saved)]
     while not all(job.bytes_sent > 0 for job in jobs):
         await asyncio.sleep(0.01)
@@ -217,7 +214,7 @@ async def test_file_deleted_or_changed_mid_upload(cloud_sandbox: ThreadedSandbox
     stat = saved.stat()  # saved again, same size: only the modification time tells
     os.utime(saved, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()
+    await workspace.close()
     for job in jobs:
         assert job.state is JobState.FAILED
         assert "changed while it was being uploaded" in job.message or "grew while" in job.message
@@ -240,8 +237,8 @@ async def test_a_thousand_files_at_once(fileimport_sandbox: ThreadedSandbox, tmp
 async def test_malformed_answer_while_following(cloud_sandbox: ThreadedSandbox, sample_ifc: Path) -> None:
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "processing_seconds", 2.0)
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "websockets_enabled", False)
-    session = await sign_in(cloud_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, retry=FAST, live=session.live)
+    workspace = await open_engine(cloud_sandbox, retry=FAST, live=True)
+    queue = workspace.queue
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "malformed")
     while not job.state.on_server:
         await asyncio.sleep(0.01)
@@ -249,53 +246,9 @@ async def test_malformed_answer_while_following(cloud_sandbox: ThreadedSandbox, 
                        Fault("/graphql", 200, '{"data": {"project": {"id": "x", "ingestion": {"id": 1}}}}',
                              {"Content-Type": "application/json"}, method="POST"))
     await asyncio.wait_for(queue.wait(), timeout=30)
-    await session.aclose()
+    await workspace.close()
     assert job.state is JobState.FAILED
     assert job.message == "The server's ingestion answer has no status."
-
-
-# -- history -------------------------------------------------------------------------------------------
-
-def make_job(job_id: int, state: JobState = JobState.SUCCESS) -> Job:
-    return Job(id=job_id, path=Path("/models/tower.ifc"), project_id="p1", model_name="arch", size=10, state=state,
-               message="New version created", version_id="v1", model_id="m1", tracking_id="t1", file_id="f1")
-
-
-def test_history_round_trip(tmp_path: Path) -> None:
-    opened = JobHistory.open(tmp_path / "h.sqlite3")
-    assert opened.problem == ""
-    history = opened.history
-    history.project_names["p1"] = "Riverside"
-    history.save("https://a", make_job(1))
-    history.save("https://a", make_job(2, JobState.PROCESSING))
-    history.save("https://b", make_job(3))
-    history.close()
-    again = JobHistory.open(tmp_path / "h.sqlite3").history
-    jobs = again.load("https://a")
-    assert [(j.id, j.state) for j in jobs] == [(1, JobState.SUCCESS), (2, JobState.PROCESSING)]
-    assert jobs[0].version_id == "v1" and again.project_names == {"p1": "Riverside"}
-    assert again.next_id() == 4
-    again.delete([1])
-    assert [j.id for j in again.load("https://a")] == [2]
-
-
-def test_corrupt_history_is_moved_aside(tmp_path: Path) -> None:
-    path = tmp_path / "h.sqlite3"
-    path.write_bytes(b"this is not a database" * 100)
-    opened = JobHistory.open(path)
-    assert "could not be read" in opened.problem and "kept as h.sqlite3.unreadable-" in opened.problem
-    assert list(tmp_path.glob("h.sqlite3.unreadable-*"))
-    assert opened.history.load("https://a") == []
-
-
-def test_newer_history_is_moved_aside(tmp_path: Path) -> None:
-    path = tmp_path / "h.sqlite3"
-    db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    db.close()
-    opened = JobHistory.open(path)
-    assert opened.problem.startswith("The upload history was written by a newer Speckle Uploader")
-    assert list(tmp_path.glob("h.sqlite3.unreadable-*"))
 
 
 # -- the token stays secret ------------------------------------------------------------------------------
@@ -335,11 +288,9 @@ async def test_restoring_rewrites_only_what_changed(cloud_sandbox: ThreadedSandb
     saved: list[int] = []
     original = history.save
     history.save = lambda url, job: (saved.append(job.id), original(url, job))[1]  # type: ignore[method-assign]
-    session = await sign_in(cloud_sandbox.url, TOKEN)
-    queue = JobQueue(session.client, session.server, first_id=history.next_id())
-    queue.subscribe(history.listener(cloud_sandbox.url))
-    queue.restore(history.load(cloud_sandbox.url))
-    await session.aclose()
+    workspace = await open_engine(cloud_sandbox, history=history)
+    queue = workspace.queue
+    await workspace.close()
     assert saved == [51]
     assert history.load(cloud_sandbox.url)[-1].state is JobState.INTERRUPTED
     assert len(queue.jobs) == 51

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from speckle_uploader.speckle.file_rules import extension
 
 
-def expand_dropped(paths: Iterable[Path], accepted: frozenset[str], *, limit: int = 10_000) -> list[Path]:
+def expand_dropped(paths: Iterable[Path], accepted: AbstractSet[str], *, limit: int = 10_000) -> list[Path]:
     """Files as given (a file the server refuses still becomes a job that says why); folders walked for
     files with an accepted extension, hidden ones skipped, symlinked folders not followed (no loops)."""
     result: list[Path] = []

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from speckle_uploader.speckle.models import RemoteState
 
@@ -43,6 +46,10 @@ FINAL_STATES = frozenset(
 )
 
 
+# "host:pid" of this process: a job another live process runs is shown, never taken over.
+THIS_PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
 class JobEvent(enum.Enum):
     ADDED = "added"
     RESTORED = "restored"  # a job of an earlier run, shown again as it was saved
@@ -70,6 +77,22 @@ class Job:
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    version_message: str | None = None  # set on the new version ("Exported from Revit", a rule's template)
+    owner: str = field(default_factory=lambda: THIS_PROCESS)  # which process runs it: history is shared
+
+    # -- what the job allows (the window and the command line ask here, never decide again) ------
+    @property
+    def can_cancel(self) -> bool:
+        return not self.state.is_final
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state.is_final and self.state is not JobState.SUCCESS
+
+    @property
+    def can_open(self) -> bool:
+        """There is a version to open in the browser."""
+        return self.state is JobState.SUCCESS and bool(self.version_id and self.model_id)
 
     @property
     def file_name(self) -> str:
@@ -82,4 +105,5 @@ class Job:
     def version_url(self, server_url: str) -> str | None:
         if not (self.version_id and self.model_id):
             return None
-        return f"{server_url}/projects/{self.project_id}/models/{self.model_id}@{self.version_id}"
+        ids = (quote(i, safe="") for i in (self.project_id, self.model_id, self.version_id))
+        return "{}/projects/{}/models/{}@{}".format(server_url, *ids)

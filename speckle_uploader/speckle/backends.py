@@ -55,13 +55,18 @@ class IngestionBackend(ABC):
     kind: ServerKind
     can_cancel_processing = False
 
-    def __init__(self, client: SpeckleClient) -> None:
+    def __init__(self, client: SpeckleClient, live: SubscriptionClient | None = None) -> None:
         self.client = client
-        self.live: SubscriptionClient | None = None  # live updates, where the server lets us have them
+        self.live = live  # live updates, where the server lets us have them
 
     @property
     def live_connected(self) -> bool:
         return self.live is not None and self.live.connected
+
+    def on_live_change(self, listener: Callable[[bool], None]) -> None:
+        """Have ``listener`` told when live updates come or go (followers then poll more or less)."""
+        if self.live is not None:
+            self.live.connection_listeners.append(listener)
 
     def watch(self, submission: Submission, target: Target, on_status: StatusCallback) -> Callable[[], None]:
         """Have ``on_status`` called with every status the server pushes; returns how to stop."""
@@ -134,8 +139,8 @@ class CloudIngestionBackend(_PresignedBackend):
 class _ProjectUploadsWatch(IngestionBackend):
     """Open-source servers push every upload of a project on one subscription; route them by upload id."""
 
-    def __init__(self, client: SpeckleClient) -> None:
-        super().__init__(client)
+    def __init__(self, client: SpeckleClient, live: SubscriptionClient | None = None) -> None:
+        super().__init__(client, live)
         self._routes: dict[str, dict[str, StatusCallback]] = {}
         self._operations: dict[str, str] = {}
 
@@ -193,13 +198,14 @@ class LegacyRestBackend(_ProjectUploadsWatch):
         return file_upload_status(await self.client.file_upload(target.project_id, submission.tracking_id))
 
 
-def backend_for(kind: ServerKind, client: SpeckleClient) -> IngestionBackend:
+def backend_for(kind: ServerKind, client: SpeckleClient, live: SubscriptionClient | None = None) -> IngestionBackend:
+    """The one place that maps a kind of server to how it takes files: add a server kind here."""
     backends: dict[ServerKind, type[IngestionBackend]] = {
         ServerKind.CLOUD_INGESTION: CloudIngestionBackend,
         ServerKind.FILE_IMPORT: FileImportBackend,
         ServerKind.LEGACY_REST: LegacyRestBackend,
     }
-    return backends[kind](client)
+    return backends[kind](client, live)
 
 
 _CONVERTED_STATUS = {0: RemoteState.QUEUED, 1: RemoteState.PROCESSING, 2: RemoteState.SUCCESS, 3: RemoteState.FAILED}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from speckle_uploader.formatting import human_size
 from speckle_uploader.speckle.errors import FileProblemError, FileTooLargeError, UnsupportedFileTypeError
 from speckle_uploader.speckle.models import ServerKind
 
@@ -28,18 +29,14 @@ def extension(path: Path) -> str:
     return path.suffix.lower().lstrip(".")
 
 
-def human_size(size: float) -> str:
-    """Sizes in 1024-based units named KB/MB/GB, as Windows Explorer shows them and as Speckle sets its
-    limit (``FILE_SIZE_LIMIT_MB=100`` is 100 x 1024 x 1024 bytes, shown as "100 MB")."""
-    for unit in ("bytes", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}".replace(".0 ", " ")
-        size /= 1024
-    return f"{size:.1f} GB".replace(".0 ", " ")
+def accepted_extensions(kind: ServerKind) -> set[str]:
+    """What a server of this kind is known to import (a session keeps its own copy, and learns from refusals)."""
+    return set(ACCEPTED_EXTENSIONS[kind])
 
 
-def check_file(path: Path, kind: ServerKind, size_limit: int, *, check_type: bool = True) -> int:
-    """Return the file's size if the server should take it; raise a typed error saying why not."""
+def check_file(path: Path, accepted: frozenset[str] | None, size_limit: int) -> int:
+    """Return the file's size if the server should take it; raise a typed error saying why not.
+    ``accepted`` None: any type (the server decides)."""
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -60,8 +57,7 @@ def check_file(path: Path, kind: ServerKind, size_limit: int, *, check_type: boo
     ext = extension(path)
     if not ext:
         raise UnsupportedFileTypeError("The file name has no extension; the server needs one to know the format.")
-    accepted = ACCEPTED_EXTENSIONS[kind]
-    if check_type and ext not in accepted:
+    if accepted is not None and ext not in accepted:
         raise UnsupportedFileTypeError(
             f"This server does not import .{ext} files (it takes {', '.join('.' + e for e in sorted(accepted))})."
         )

@@ -32,21 +32,10 @@ from speckle_uploader.speckle.errors import (
     UnexpectedResponseError,
     UnsupportedFileTypeError,
 )
+from speckle_uploader.speckle.server_url import normalise_server_url
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "speckle-uploader"
-
-
-def normalise_server_url(url: str) -> str:
-    """``app.speckle.systems/`` -> ``https://app.speckle.systems``; keeps an explicit scheme and port."""
-    url = url.strip()
-    if "://" not in url:
-        url = "https://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{url!r} is not a server address (expected https://host)")
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 class SpeckleHttp:

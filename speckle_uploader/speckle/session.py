@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from speckle_uploader.logs import mask_secret
 from speckle_uploader.speckle.client import SpeckleClient
+from speckle_uploader.speckle.file_rules import accepted_extensions
 from speckle_uploader.speckle.http import SpeckleHttp
 from speckle_uploader.speckle.models import ServerInfo, User
 from speckle_uploader.speckle.subscriptions import SubscriptionClient
@@ -17,6 +18,12 @@ class Session:
     server: ServerInfo
     user: User
     live: SubscriptionClient | None = None
+    # File types this server is known to import; a refusal by the server removes one for the session.
+    accepted_extensions: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.accepted_extensions:
+            self.accepted_extensions = accepted_extensions(self.server.kind)
 
     async def aclose(self) -> None:
         if self.live is not None:

@@ -18,7 +18,7 @@ from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
 from speckle_uploader import __version__
-from speckle_uploader.app_dirs import data_dir
+from speckle_uploader.app_dirs import history_path
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.logs import setup_logging
 from speckle_uploader.ui.context import AppContext
@@ -38,7 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     sandbox = None
     if not args.demo:
-        context = AppContext(CredentialStore(), QSettings(), history_path=data_dir() / "history.sqlite3")
+        context = AppContext(CredentialStore(), QSettings(), history_path=history_path())
     else:
         from speckle_uploader.sandbox import DEMO_TOKEN, SandboxConfig, ThreadedSandbox
 

@@ -6,43 +6,15 @@ Handed to each widget explicitly (no singletons). It owns the engine objects; wi
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from speckle_uploader.credentials import CredentialStore, SaveResult
-from speckle_uploader.jobs import JobQueue
+from speckle_uploader.jobs import EngineSettings, JobQueue, Workspace
+from speckle_uploader.jobs.destination import Destination
 from speckle_uploader.jobs.history import JobHistory
-from speckle_uploader.speckle.http import normalise_server_url
-from speckle_uploader.speckle.session import Session, sign_in
-
-CLOUD_URL = "https://app.speckle.systems"
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where dropped files go. ``model_name`` None: a model per file, named after it."""
-
-    project_id: str
-    project_name: str
-    model_name: str | None
-
-
-def is_plain_http_remote(server_url: str) -> bool:
-    """True for ``http://`` to anything but this computer: the token would cross the network in clear."""
-    parts = urlsplit(server_url)
-    if parts.scheme != "http":
-        return False
-    host = parts.hostname or ""
-    if host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
+from speckle_uploader.speckle import CLOUD_URL, Session, normalise_server_url
 
 
 class AppContext(QObject):
@@ -50,20 +22,28 @@ class AppContext(QObject):
     signed_out = Signal()
     target_changed = Signal()
 
-    def __init__(self, credentials: CredentialStore, settings: QSettings, *, concurrency: int = 2,
-                 history_path: Path | None = None) -> None:
+    def __init__(self, credentials: CredentialStore, settings: QSettings, *,
+                 engine: EngineSettings = EngineSettings(), history_path: Path | None = None) -> None:
         super().__init__()
         self.credentials = credentials
         self.settings = settings
-        self.concurrency = concurrency
-        self.session: Session | None = None
-        self.queue: JobQueue | None = None
+        self.engine = engine
+        self.workspace: Workspace | None = None
         self.token_saved: SaveResult | None = None
         self.remember_tokens = True
-        self._target: Target | None = None
+        self._target: Destination | None = None
         self.history_path = history_path
         self.history: JobHistory | None = None
-        self.history_problem = ""  # said once in the window when the history had to be moved aside
+        self._history_opened = False
+        self.history_problem = ""  # said once in the window when the history is unusable or was moved aside
+
+    @property
+    def session(self) -> Session | None:
+        return self.workspace.session if self.workspace is not None else None
+
+    @property
+    def queue(self) -> JobQueue | None:
+        return self.workspace.queue if self.workspace is not None else None
 
     # -- signing in --------------------------------------------------------------------------
     @property
@@ -81,9 +61,11 @@ class AppContext(QObject):
     def set_proxy(self, proxy: str) -> None:
         self.settings.setValue("proxy", proxy.strip())
 
-    def _open_history(self) -> JobHistory | None:
-        if self.history is None and self.history_path is not None:
-            opened = JobHistory.open(self.history_path)
+    async def _open_history(self) -> JobHistory | None:
+        if not self._history_opened and self.history_path is not None:
+            self._history_opened = True
+            # Off the Qt thread: another process may hold the file for a few seconds.
+            opened = await asyncio.to_thread(JobHistory.open, self.history_path)
             self.history, self.history_problem = opened.history, opened.problem
         return self.history
 
@@ -91,15 +73,12 @@ class AppContext(QObject):
         """Check the token and the server; keep the token (keychain, else this run only). Raises typed errors.
         The server's earlier jobs come back from the history; those it was processing are followed again."""
         server_url = normalise_server_url(server_url)
-        session = await sign_in(server_url, token, proxy=self.proxy or None)
+        history = await self._open_history()
+        workspace = await Workspace.open(server_url, token, settings=self.engine, history=history,
+                                         proxy=self.proxy or None)
         await self.sign_out(forget=False)
-        self.session = session
-        history = self._open_history()
-        self.queue = JobQueue(session.client, session.server, concurrency=self.concurrency, live=session.live,
-                              first_id=history.next_id() if history else 1)
-        if history is not None:
-            self.queue.subscribe(history.listener(session.server.url))
-            self.queue.restore(history.load(session.server.url))
+        self.workspace = workspace
+        session = workspace.session
         if self.remember_tokens:
             self.token_saved = await asyncio.to_thread(self.credentials.save, server_url, token)
         self.settings.setValue("server", server_url)
@@ -108,23 +87,20 @@ class AppContext(QObject):
         return session
 
     async def sign_out(self, *, forget: bool = True) -> None:
-        session, queue = self.session, self.queue
-        if session is None:
+        workspace = self.workspace
+        if workspace is None:
             return
-        self.session = self.queue = None
+        self.workspace = None
         self._target = None
-        if queue is not None:
-            await queue.aclose()
-        await session.aclose()
+        await workspace.close()
         if forget:
-            await asyncio.to_thread(self.credentials.delete, session.server.url)
+            await asyncio.to_thread(self.credentials.delete, workspace.server_url)
         self.signed_out.emit()
 
     async def shutdown(self) -> None:
-        if self.queue is not None:
-            await self.queue.aclose()
-        if self.session is not None:
-            await self.session.aclose()
+        if self.workspace is not None:
+            await self.workspace.close()
+            self.workspace = None
         if self.history is not None:
             self.history.close()
             self.history = None
@@ -146,10 +122,10 @@ class AppContext(QObject):
 
     # -- where files go ----------------------------------------------------------------------
     @property
-    def target(self) -> Target | None:
+    def target(self) -> Destination | None:
         return self._target
 
-    def set_target(self, target: Target | None) -> None:
+    def set_target(self, target: Destination | None) -> None:
         if target == self._target:
             return
         self._target = target

@@ -13,9 +13,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
 
+from speckle_uploader.formatting import format_duration, human_size
 from speckle_uploader.jobs import Job, JobEvent, JobQueue, JobState
-from speckle_uploader.progress import RateMeter
-from speckle_uploader.speckle.file_rules import human_size
+from speckle_uploader.jobs.rate import RateMeter
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -47,15 +47,6 @@ STATE_COLOURS = {JobState.SUCCESS: "#2e9e4f", JobState.FAILED: "#d64541", JobSta
                  JobState.TIMEOUT: "#d64541", JobState.CANCELLED: "#8a8a8a", JobState.INTERRUPTED: "#c77c02"}
 
 PROGRESS_FLUSH_MS = 100
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 class JobTableModel(QAbstractTableModel):

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
 from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.jobs.dropped import expand_dropped
 from speckle_uploader.logs import diagnostics
-from speckle_uploader.speckle.file_rules import ACCEPTED_EXTENSIONS
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.icons import app_icon, avatar
 from speckle_uploader.ui.job_table import Column, JobTableModel
@@ -338,7 +337,7 @@ class MainWindow(QMainWindow):
             text = "Choose a project and a model on the left."
         else:
             model = target.model_name or "a model per file"
-            kinds = ", ".join("." + e for e in sorted(ACCEPTED_EXTENSIONS[self.context.session.server.kind]))
+            kinds = ", ".join("." + e for e in sorted(self.context.session.accepted_extensions))
             text = f"They go to <b>{target.project_name}</b> / <b>{model}</b> · this server takes {kinds}"
         self.drop_zone.detail.setText(text)
 
@@ -361,7 +360,7 @@ class MainWindow(QMainWindow):
     def choose_files(self) -> None:
         kinds = ""
         if self.context.session is not None:
-            kinds = " ".join("*." + e for e in sorted(ACCEPTED_EXTENSIONS[self.context.session.server.kind]))
+            kinds = " ".join("*." + e for e in sorted(self.context.session.accepted_extensions))
         names, _ = QFileDialog.getOpenFileNames(self, "Add files to upload", "",
                                                 f"Models ({kinds});;All files (*)" if kinds else "All files (*)")
         if names:
@@ -378,7 +377,7 @@ class MainWindow(QMainWindow):
         assert target is not None
         self.table_model.set_project_names({target.project_id: target.project_name})
         self.context.name_project(target.project_id, target.project_name)
-        files = expand_dropped(paths, ACCEPTED_EXTENSIONS[self.context.session.server.kind])
+        files = expand_dropped(paths, self.context.session.accepted_extensions)
         if not files:
             self.statusBar().showMessage("Nothing to upload in what was dropped (no model files found).", 8000)
             return []

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from speckle_uploader.jobs.destination import Destination
 from speckle_uploader.speckle.errors import SpeckleError
 from speckle_uploader.speckle.models import Model, Page, Project
-from speckle_uploader.ui.context import AppContext, Target
+from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.tasks import spawn
 
 SEARCH_DELAY_MS = 300
@@ -237,7 +238,7 @@ class TargetPicker(QWidget):
             self.create_model()
             return
         model_name = None if choice == PER_FILE else choice.name  # type: ignore[attr-defined]
-        self.context.set_target(Target(self.project.id, self.project.name, model_name))
+        self.context.set_target(Destination(self.project.id, self.project.name, model_name))
 
     def create_model(self) -> None:
         spawn(self.create_model_now())

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from speckle_uploader.speckle import CLOUD_URL, is_plain_http_remote
 from speckle_uploader.speckle.errors import SpeckleError
-from speckle_uploader.speckle.http import normalise_server_url
-from speckle_uploader.ui.context import CLOUD_URL, AppContext, is_plain_http_remote
+from speckle_uploader.speckle.server_url import normalise_server_url
+from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.tasks import async_slot
 
 TOKEN_HELP = (

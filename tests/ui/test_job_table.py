@@ -6,8 +6,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from speckle_uploader.formatting import format_duration
 from speckle_uploader.jobs import Job, JobEvent, JobState
-from speckle_uploader.ui.job_table import FRACTION_ROLE, JOB_ROLE, Column, JobTableModel, format_duration
+from speckle_uploader.ui.job_table import FRACTION_ROLE, JOB_ROLE, Column, JobTableModel
 
 
 def job(job_id: int, state: JobState = JobState.WAITING, **fields: object) -> Job:

@@ -235,7 +235,7 @@ def test_stored_token_signs_in_at_start(qtbot, window: MainWindow, cloud_sandbox
 
 def test_plain_http_to_a_remote_host_needs_confirmation(qtbot, window: MainWindow,  # type: ignore[no-untyped-def]
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from speckle_uploader.ui.context import is_plain_http_remote
+    from speckle_uploader.speckle import is_plain_http_remote
 
     assert is_plain_http_remote("http://speckle.example.com")
     assert not is_plain_http_remote("http://127.0.0.1:3000") and not is_plain_http_remote("http://localhost")

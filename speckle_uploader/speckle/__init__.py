@@ -1,0 +1,16 @@
+"""The Speckle API, without Qt: sign in, learn what the server can do, send files and follow them.
+
+What the rest of the app uses comes from here; the modules inside are the wire's own business.
+Adding a kind of server: ``backends.backend_for`` (and its detection in ``client.server_info``).
+"""
+
+from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target, backend_for
+from speckle_uploader.speckle.errors import SpeckleError
+from speckle_uploader.speckle.models import Model, Project, ServerInfo, ServerKind, User
+from speckle_uploader.speckle.server_url import CLOUD_URL, is_plain_http_remote, normalise_server_url
+from speckle_uploader.speckle.session import Session, sign_in
+
+__all__ = [
+    "CLOUD_URL", "IngestionBackend", "Model", "Project", "ServerInfo", "ServerKind", "Session", "SpeckleError",
+    "Submission", "Target", "User", "backend_for", "is_plain_http_remote", "normalise_server_url", "sign_in",
+]
