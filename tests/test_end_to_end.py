@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.sandbox import Flavor, ThreadedSandbox
 from speckle_uploader.speckle.models import ServerKind
 from speckle_uploader.speckle.session import Session, sign_in
-from tests.conftest import SAMPLES, open_engine, project_id, write
+from tests.conftest import SAMPLES, open_engine, project_id, wait_until, write
 
 EXPECTED_KIND = {
     Flavor.CLOUD: ServerKind.CLOUD_INGESTION,
@@ -165,8 +164,7 @@ async def test_cancel_while_waiting_or_uploading(sandbox: ThreadedSandbox, token
     queue = workspace.queue
     first = queue.add(big, project_id(sandbox), "cancelled")
     second = queue.add(big, project_id(sandbox), "cancelled")
-    while first.bytes_sent == 0:
-        await asyncio.sleep(0.005)
+    await wait_until(lambda: first.bytes_sent != 0)
     queue.cancel(first.id)
     queue.cancel(second.id)
     await queue.wait()
@@ -193,8 +191,7 @@ async def test_cloud_cancels_processing(cloud_sandbox: ThreadedSandbox, token: s
     workspace = await open_engine(cloud_sandbox)
     queue = workspace.queue
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "to cancel")
-    while job.state is not JobState.PROCESSING:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: not (job.state is not JobState.PROCESSING))
     queue.cancel(job.id)
     await queue.wait()
     await workspace.close()
@@ -213,8 +210,7 @@ async def test_open_source_says_it_cannot_cancel(fileimport_sandbox: ThreadedSan
     job = queue.add(sample_ifc, project_id(fileimport_sandbox), "not cancellable")
     messages: list[str] = []
     queue.subscribe(lambda event, j: messages.append(j.message))
-    while not job.state.on_server:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: bool(job.state.on_server))
     queue.cancel(job.id)
     await queue.wait()
     await workspace.close()

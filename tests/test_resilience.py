@@ -206,8 +206,7 @@ async def test_file_deleted_or_changed_mid_upload(cloud_sandbox: ThreadedSandbox
     workspace = await open_engine(cloud_sandbox, retry=FAST, concurrency=3)
     queue = workspace.queue
     jobs = [queue.add(path, project_id(cloud_sandbox)) for path in (deleted, changed, saved)]
-    while not all(job.bytes_sent > 0 for job in jobs):
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: bool(all(job.bytes_sent > 0 for job in jobs)))
     deleted.unlink()
     with changed.open("ab") as handle:
         handle.write(b"/* edited */\n")
@@ -240,8 +239,7 @@ async def test_malformed_answer_while_following(cloud_sandbox: ThreadedSandbox, 
     workspace = await open_engine(cloud_sandbox, retry=FAST, live=True)
     queue = workspace.queue
     job = queue.add(sample_ifc, project_id(cloud_sandbox), "malformed")
-    while not job.state.on_server:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: bool(job.state.on_server))
     cloud_sandbox.call(cloud_sandbox.sandbox.faults.append,
                        Fault("/graphql", 200, '{"data": {"project": {"id": "x", "ingestion": {"id": 1}}}}',
                              {"Content-Type": "application/json"}, method="POST"))

@@ -6,8 +6,6 @@ so a gigabit upload does not flood the Qt thread with ``dataChanged``.
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
@@ -16,32 +14,14 @@ from PySide6.QtGui import QColor
 from speckle_uploader.formatting import format_duration, human_size
 from speckle_uploader.jobs import Job, JobEvent, JobQueue, JobState
 from speckle_uploader.jobs.rate import RateMeter
+from speckle_uploader.ui.columns import COLUMNS, Column
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
-class Column(enum.IntEnum):
-    FILE = 0
-    TARGET = 1
-    SIZE = 2
-    STATE = 3
-    PROGRESS = 4
-    STARTED = 5
-    MESSAGE = 6  # last: it stretches
-
-
-HEADERS = {Column.FILE: "File", Column.TARGET: "Project / model", Column.SIZE: "Size", Column.STATE: "State",
-           Column.PROGRESS: "Progress", Column.MESSAGE: "Message", Column.STARTED: "Started"}
-
 JOB_ROLE = Qt.ItemDataRole.UserRole + 1  # the Job itself
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 2  # 0..1 for the progress bar, -1 for busy, None for none
 
-STATE_LABELS = {
-    JobState.WAITING: "Waiting", JobState.UPLOADING: "Uploading", JobState.REGISTERING: "Registering",
-    JobState.QUEUED: "Queued", JobState.PROCESSING: "Processing", JobState.SUCCESS: "Done",
-    JobState.FAILED: "Failed", JobState.CANCELLED: "Cancelled", JobState.INVALID_INPUT: "Invalid file",
-    JobState.TIMEOUT: "Timed out", JobState.INTERRUPTED: "Interrupted",
-}
 # Colours that read on light and dark palettes alike.
 STATE_COLOURS = {JobState.SUCCESS: "#2e9e4f", JobState.FAILED: "#d64541", JobState.INVALID_INPUT: "#d64541",
                  JobState.TIMEOUT: "#d64541", JobState.CANCELLED: "#8a8a8a", JobState.INTERRUPTED: "#c77c02"}
@@ -146,7 +126,7 @@ class JobTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
+            return COLUMNS[Column(section)].title
         return None
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
@@ -169,27 +149,19 @@ class JobTableModel(QAbstractTableModel):
             return self._fraction(job)
         if role == Qt.ItemDataRole.ForegroundRole and column is Column.STATE and job.state in STATE_COLOURS:
             return QColor(STATE_COLOURS[job.state])
-        if role == Qt.ItemDataRole.TextAlignmentRole and column is Column.SIZE:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(COLUMNS[column].alignment)
         return None
 
     def _text(self, job: Job, column: Column) -> str:
-        if column is Column.FILE:
-            return job.file_name
+        plain = COLUMNS[column].text
+        if plain is not None:
+            return plain(job)
         if column is Column.TARGET:
             return f"{self._names.get(job.project_id, job.project_id)} / {job.model_name}"
-        if column is Column.SIZE:
-            return human_size(job.size) if job.size else ""
-        if column is Column.STATE:
-            return STATE_LABELS[job.state]
         if column is Column.PROGRESS:
             return self.progress_text(job)
-        if column is Column.MESSAGE:
-            return self.message_text(job)
-        if column is Column.STARTED:
-            stamp = job.started_at or job.created_at
-            return dt.datetime.fromtimestamp(stamp).strftime("%H:%M:%S")
-        return ""  # pragma: no cover
+        return self.message_text(job)
 
     def _tooltip(self, job: Job, column: Column) -> str | None:
         if column is Column.FILE:

@@ -4,33 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDesktopServices,
-    QDragEnterEvent,
-    QDragLeaveEvent,
-    QDropEvent,
-    QGuiApplication,
-    QKeySequence,
-)
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QSystemTrayIcon,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -38,44 +24,18 @@ from PySide6.QtWidgets import (
 from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.jobs.dropped import expand_dropped
 from speckle_uploader.logs import diagnostics
+from speckle_uploader.ui.columns import COLUMNS, Column
 from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.drop_zone import DropZone
 from speckle_uploader.ui.icons import app_icon, avatar
-from speckle_uploader.ui.job_table import Column, JobTableModel
+from speckle_uploader.ui.job_actions import JobActions
+from speckle_uploader.ui.job_table import JobTableModel
 from speckle_uploader.ui.pickers import TargetPicker
 from speckle_uploader.ui.progress_delegate import ProgressDelegate
 from speckle_uploader.ui.sign_in import SignInDialog
+from speckle_uploader.ui.target_dialog import ask_target
 from speckle_uploader.ui.tasks import async_slot, spawn
-
-
-class DropZone(QFrame):
-    """The visible invitation to drop files; the whole window accepts the drop."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("dropZone")
-        self.headline = QLabel("<span style='font-size:15pt; font-weight:600'>Drop IFC files or folders here</span>")
-        self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = QLabel()
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail.setWordWrap(True)
-        self.add_button = QPushButton("Add files…")
-        self.add_button.setShortcut(QKeySequence.StandardKey.Open)
-        self.add_button.setToolTip("Choose files to upload (Ctrl+O)")
-        row = QHBoxLayout()
-        row.addStretch()
-        row.addWidget(self.add_button)
-        row.addStretch()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 18, 16, 18)
-        layout.addWidget(self.headline)
-        layout.addWidget(self.detail)
-        layout.addLayout(row)
-        self.set_highlight(False)
-
-    def set_highlight(self, on: bool) -> None:
-        colour = "palette(highlight)" if on else "palette(mid)"
-        fill = "palette(alternate-base)" if on else "transparent"
-        self.setStyleSheet(f"#dropZone {{ border: 2px dashed {colour}; border-radius: 10px; background: {fill}; }}")
+from speckle_uploader.ui.tray import Icon, Tray
 
 
 class MainWindow(QMainWindow):
@@ -93,8 +53,11 @@ class MainWindow(QMainWindow):
 
         self.table_model = JobTableModel(self)
         self._build()
-        self._build_actions()
-        self.tray = self._make_tray()
+        self.row_actions = JobActions(self.table, self.table_model, context)
+        for button in self.row_actions.buttons():
+            self.action_bar.addWidget(button)
+        self.action_bar.addStretch()
+        self.tray = Tray(self, self._bring_to_front)
         self._was_busy = False
         self.pending_paths: list[Path] = []  # opened before anyone signed in
 
@@ -152,19 +115,13 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(30)
         self.table.setItemDelegateForColumn(Column.PROGRESS, ProgressDelegate(self.table))
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.customContextMenuRequested.connect(self._context_menu)
-        self.table.doubleClicked.connect(lambda _index: self.open_version())
         header_view = self.table.horizontalHeader()
         header_view.setHighlightSections(False)
         header_view.setStretchLastSection(True)
-        widths = {Column.FILE: 170, Column.TARGET: 160, Column.SIZE: 64, Column.STATE: 84,
-                  Column.PROGRESS: 200, Column.STARTED: 64}
-        for column, width in widths.items():
-            self.table.setColumnWidth(column, width)
+        for column, spec in COLUMNS.items():
+            self.table.setColumnWidth(column, spec.width)
         header_view.setMinimumSectionSize(60)
         header_view.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
 
         self.empty_hint = QLabel("Files you add appear here, with their progress.")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -211,43 +168,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
-    def _build_actions(self) -> None:
-        def action(text: str, slot: object, shortcut: QKeySequence | str | None = None, tip: str = "") -> QAction:
-            act = QAction(text, self)
-            act.triggered.connect(slot)
-            if shortcut is not None:
-                act.setShortcut(shortcut)
-                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.setToolTip(tip or text)
-            self.table.addAction(act)
-            return act
-
-        self.cancel_action = action("Cancel", self.cancel_selected, QKeySequence(QKeySequence.StandardKey.Delete),
-                                    "Stop the selected uploads (Delete)")
-        self.retry_action = action("Retry", self.retry_selected, "Ctrl+R", "Upload the selected files again (Ctrl+R)")
-        self.open_action = action("Open in browser", self.open_version, "Ctrl+Return",
-                                  "Open the new version in Speckle (double-click)")
-        self.folder_action = action("Show in folder", self.show_in_folder, None, "Open the folder of the file")
-        self.copy_action = action("Copy message", self.copy_message, QKeySequence(QKeySequence.StandardKey.Copy),
-                                  "Copy the message of the selected rows (Ctrl+C)")
-        for act in (self.cancel_action, self.retry_action, self.open_action, self.folder_action, self.copy_action):
-            button = QToolButton()
-            button.setDefaultAction(act)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            self.action_bar.addWidget(button)
-        self.action_bar.addStretch()
-        self._update_actions()
-
-    def _make_tray(self) -> QSystemTrayIcon | None:
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return None
-        tray = QSystemTrayIcon(app_icon(), self)
-        tray.setToolTip("Speckle Uploader")
-        tray.activated.connect(self._bring_to_front)
-        tray.show()
-        return tray
-
-    def _bring_to_front(self, *_args: object) -> None:
+    def _bring_to_front(self) -> None:
         self.showNormal()
         self.raise_()
         self.activateWindow()
@@ -387,80 +308,10 @@ class MainWindow(QMainWindow):
 
     def ask_target(self, count: int) -> bool:
         """A drop with no project chosen: ask where the files go."""
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Where should these files go?")
-        picker = TargetPicker(self.context, dialog)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok_button.setText(f"Upload {count} {'file' if count == 1 else 'files'}")
-        ok_button.setEnabled(False)
-        def update_ok() -> None:
-            ok_button.setEnabled(self.context.target is not None)
-
-        self.context.target_changed.connect(update_ok)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Choose the project and the model for the files you dropped."))
-        layout.addWidget(picker, 1)
-        layout.addWidget(buttons)
-        dialog.resize(420, 560)
-        spawn(picker.start())
-        try:
-            accepted = dialog.exec() == QDialog.DialogCode.Accepted and self.context.target is not None
-        finally:
-            self.context.target_changed.disconnect(update_ok)
+        accepted = ask_target(self, self.context, count)
         if accepted:
             spawn(self.picker.start())  # show the same choice in the window
         return accepted
-
-    # -- row actions -------------------------------------------------------------------------
-    def selected_jobs(self) -> list[Job]:
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        return [self.table_model.job_at(row) for row in rows]
-
-    def _update_actions(self) -> None:
-        jobs = self.selected_jobs()
-        self.cancel_action.setEnabled(any(not j.state.is_final for j in jobs))
-        self.retry_action.setEnabled(any(j.state.is_final and j.state is not JobState.SUCCESS for j in jobs))
-        self.open_action.setEnabled(any(j.state is JobState.SUCCESS for j in jobs))
-        self.folder_action.setEnabled(len(jobs) == 1)
-        self.copy_action.setEnabled(bool(jobs))
-
-    def _context_menu(self, position: QPoint) -> None:
-        self._update_actions()
-        menu = QMenu(self)
-        for act in (self.cancel_action, self.retry_action, self.open_action, self.folder_action, self.copy_action):
-            menu.addAction(act)
-        menu.popup(self.table.viewport().mapToGlobal(position))
-
-    def cancel_selected(self) -> None:
-        if self.context.queue is not None:
-            for job in self.selected_jobs():
-                self.context.queue.cancel(job.id)
-
-    def retry_selected(self) -> None:
-        if self.context.queue is not None:
-            for job in self.selected_jobs():
-                if job.state is not JobState.SUCCESS:
-                    self.context.queue.retry(job.id)
-        self._update_actions()
-
-    def open_version(self) -> None:
-        if self.context.session is None:
-            return
-        for job in self.selected_jobs():
-            url = job.version_url(self.context.session.server.url)
-            if url:
-                QDesktopServices.openUrl(QUrl(url))
-
-    def show_in_folder(self) -> None:
-        for job in self.selected_jobs()[:1]:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(job.path.parent)))
-
-    def copy_message(self) -> None:
-        lines = [f"{job.file_name}: {job.message}" for job in self.selected_jobs()]
-        QGuiApplication.clipboard().setText("\n".join(lines))
 
     def copy_diagnostics(self) -> str:
         session = self.context.session
@@ -478,7 +329,7 @@ class MainWindow(QMainWindow):
     def clear_finished(self) -> None:
         self.context.forget_jobs([job.id for job in self.table_model.remove_finished()])
         self.table.selectionModel().clearSelection()
-        self._update_actions()
+        self.row_actions.update()
 
     def select_row(self, row: int) -> None:
         self.table.selectionModel().select(
@@ -489,12 +340,12 @@ class MainWindow(QMainWindow):
     def _on_job_event(self, event: JobEvent, job: Job) -> None:
         if event is JobEvent.PROGRESS:
             return
-        self._update_actions()
+        self.row_actions.update()
         # Files refused at the drop (checked in the background, never started) show in the table, not as a
         # burst of notifications.
         if (job.state in (JobState.FAILED, JobState.INVALID_INPUT, JobState.TIMEOUT) and event is JobEvent.STATE
                 and job.started_at is not None):
-            self.notify("Upload failed", f"{job.file_name}: {job.message}", QSystemTrayIcon.MessageIcon.Warning)
+            self.notify("Upload failed", f"{job.file_name}: {job.message}", Icon.Warning)
 
     def _schedule_summary(self, *_args: object) -> None:
         if not self._summary_timer.isActive():
@@ -508,14 +359,12 @@ class MainWindow(QMainWindow):
         busy = any(not job.state.is_final for job in jobs)
         if self._was_busy and not busy:
             done = sum(job.state is JobState.SUCCESS for job in jobs)
-            self.notify("Uploads finished", f"{done} of {len(jobs)} files became model versions.",
-                        QSystemTrayIcon.MessageIcon.Information)
+            self.notify("Uploads finished", f"{done} of {len(jobs)} files became model versions.", Icon.Information)
         self._was_busy = busy
 
-    def notify(self, title: str, message: str, icon: QSystemTrayIcon.MessageIcon) -> None:
+    def notify(self, title: str, message: str, icon: Icon) -> None:
         """A system notification, only while the window is in the background."""
-        if self.tray is not None and not self.isActiveWindow():
-            self.tray.showMessage(title, message, icon, 8000)
+        self.tray.notify(title, message, icon)
 
     def _confirm(self, question: str) -> bool:
         answer = QMessageBox.question(self, "Speckle Uploader", question,

@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 
 from speckle_uploader.formatting import format_duration
 from speckle_uploader.jobs import Job, JobEvent, JobState
-from speckle_uploader.ui.job_table import FRACTION_ROLE, JOB_ROLE, Column, JobTableModel
+from speckle_uploader.ui.columns import Column
+from speckle_uploader.ui.job_table import FRACTION_ROLE, JOB_ROLE, JobTableModel
 
 
 def job(job_id: int, state: JobState = JobState.WAITING, **fields: object) -> Job:
