@@ -214,7 +214,8 @@ def test_ingestion_follows_its_states(cloud_sandbox: ThreadedSandbox) -> None:
     status = data.json()["data"]["project"]["ingestion"]["statusData"]
     assert status["status"] == "success" and len(status["versionId"]) == 10
     seen = [state for ingestion_id, state in changes if ingestion_id == ingestion["id"]]
-    assert [state for i, state in enumerate(seen) if i == 0 or seen[i - 1] != state] == ["queued", "processing", "success"]
+    distinct = [state for i, state in enumerate(seen) if i == 0 or seen[i - 1] != state]
+    assert distinct == ["queued", "processing", "success"]
 
 
 @pytest.mark.parametrize("sandbox", [Flavor.FILE_IMPORT, Flavor.LEGACY], indirect=True, ids=["2.31", "2.25"])
