@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--project", required=True, help="project id (see `speckle-uploader projects`)")
     upload.add_argument("--model", help="model name: found case-insensitively or created "
                                         "(default: named after each file)")
+    upload.add_argument("--message", help="the message set on each new version (what changed, for whom)")
     upload.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
     upload.add_argument("--concurrency", type=int, default=2, help="files uploaded at once (default 2)")
     upload.add_argument("--any-type", action="store_true",
@@ -174,7 +175,7 @@ async def upload(args: argparse.Namespace) -> int:
         else:
             queue.subscribe(LineLog())
         for path in args.files:
-            queue.add(path, project.id, args.model)
+            queue.add(path, project.id, args.model, version_message=args.message)
         loop = asyncio.get_running_loop()
         interrupted: list[int] = []
         stopping: list[asyncio.Task[None]] = []

@@ -31,6 +31,8 @@ async def test_a_workspace_records_and_restores(fileimport_sandbox: ThreadedSand
         [restored] = again.queue.jobs
     assert (restored.id, restored.state, restored.version_id) == (job.id, JobState.SUCCESS, job.version_id)
     assert restored.version_message == "For Monday"
+    model = fileimport_sandbox.sandbox.store.projects[project_id(fileimport_sandbox)].models[job.model_id or ""]
+    assert model.messages[job.version_id or ""] == "For Monday"  # set on the version itself
 
 
 @pytest.mark.asyncio
@@ -78,12 +80,14 @@ def test_the_command_line_records_its_uploads(cloud_sandbox: ThreadedSandbox, mo
     monkeypatch.setenv("SPECKLE_TOKEN", "sandbox-demo-token")
     good = SAMPLES / "simple-wall.ifc"
     assert cli.main(["upload", "--server", cloud_sandbox.url, "--project", project_id(cloud_sandbox),
-                     "--model", "CLI", "--json", str(good)]) == cli.EXIT_OK
+                     "--model", "CLI", "--message", "Issued for coordination", "--json", str(good)]) == cli.EXIT_OK
     uploaded = json.loads(capsys.readouterr().out)
     assert cli.main(["history", "--json"]) == cli.EXIT_OK
     [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line["status"] == "success" and line["version_id"] == uploaded["version_id"]
     assert line["url"] == uploaded["url"] and line["server"] == cloud_sandbox.url
+    model = cloud_sandbox.sandbox.store.projects[project_id(cloud_sandbox)].models[uploaded["model_id"]]
+    assert model.messages[uploaded["version_id"]] == "Issued for coordination"
     assert cli.main(["history"]) == cli.EXIT_OK
     assert "simple-wall.ifc → cli" in capsys.readouterr().out
     # The window's history is the same file: it shows the command line's upload.

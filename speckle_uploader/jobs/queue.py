@@ -197,7 +197,7 @@ class JobQueue:
                 target = await self._retrying(job, lambda: self._target(job))
                 submission = await self._transfer(job, target)
             self._submissions[job.id] = (submission, target)
-            await self.follower.follow(job, submission, target)
+            await self._follow(job, submission, target)
 
         await self._guard(job, work())
 
@@ -208,7 +208,16 @@ class JobQueue:
                                 RemoteStatus(RemoteState(job.state.value), job.message))
         target = Target(job.project_id, job.model_id, job.model_name)
         self._submissions[job.id] = (submission, target)
-        await self._guard(job, self.follower.follow(job, submission, target))
+        await self._guard(job, self._follow(job, submission, target))
+
+    async def _follow(self, job: Job, submission: Submission, target: Target) -> None:
+        await self.follower.follow(job, submission, target)
+        if job.state is JobState.SUCCESS and job.version_message and job.version_id:
+            try:
+                await self.backend.client.set_version_message(job.project_id, job.version_id, job.version_message)
+            except SpeckleError as exc:  # the version exists: the job succeeded, without its message
+                self.updates.set(job, JobState.SUCCESS, f"New version created, but its message could not be set "
+                                                        f"({exc})")
 
     async def _guard(self, job: Job, work: Coroutine[Any, Any, None]) -> None:
         """Whatever happens, the job ends in a state that tells the truth."""

@@ -110,12 +110,30 @@ class ModelNode:
         pending = [u for u in self._uploads() if u.converted_status in (0, 1)]
         return [file_upload_node(u, self._store) for u in pending[:limit]]
 
+    def version(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
+        if id not in self._model.versions:
+            raise SandboxError("NOT_FOUND_ERROR", "Version not found")
+        return version_node(self._model, id)
+
+    def versions(self, info: GraphQLResolveInfo, limit: int = 25, cursor: str | None = None) -> dict[str, Any]:
+        newest_first = list(reversed(self._model.versions))
+        start = int(cursor) if cursor and cursor.isdigit() else 0
+        items = newest_first[start:start + max(0, min(limit, 100))]
+        more = start + len(items) < len(newest_first)
+        return {"totalCount": len(newest_first), "cursor": str(start + len(items)) if more else None,
+                "items": [version_node(self._model, v) for v in items]}
+
     def uploads(self, info: GraphQLResolveInfo, input: dict[str, Any] | None = None) -> dict[str, Any]:
         args = input or {}
         limit = max(0, min(int(args.get("limit") or 25), 100))
         items, cursor = _page(self._uploads(), args.get("cursor"), limit, key=lambda u: u.upload_date)
         return {"totalCount": len(self._uploads()), "cursor": cursor,
                 "items": [file_upload_node(u, self._store) for u in items]}
+
+
+def version_node(model: Model, version_id: str) -> dict[str, Any]:
+    return {"id": version_id, "message": model.messages.get(version_id), "sourceApplication": "sandbox-importer",
+            "createdAt": model.created.get(version_id, model.updated_at)}
 
 
 def file_upload_node(upload: FileUpload, store: Store) -> dict[str, Any]:
@@ -268,6 +286,17 @@ class Mutation:
             return ModelNode(store.create_model(input["projectId"], input["name"], _ctx(info).user), store)
 
         return {"create": create}
+
+    def versionMutations(self, info: GraphQLResolveInfo) -> dict[str, Any]:
+        store = self._store
+
+        @guarded
+        def update(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+            model, version_id = store.update_version_message(input["projectId"], input["versionId"],
+                                                             input.get("message"), _ctx(info).user)
+            return version_node(model, version_id)
+
+        return {"update": update}
 
     def fileUploadMutations(self, info: GraphQLResolveInfo) -> dict[str, Any]:
         store = self._store

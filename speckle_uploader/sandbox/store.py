@@ -70,6 +70,8 @@ class Model:
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
     versions: list[str] = field(default_factory=list)
+    messages: dict[str, str | None] = field(default_factory=dict)  # version id -> message
+    created: dict[str, str] = field(default_factory=dict)  # version id -> createdAt
 
 
 @dataclass
@@ -323,8 +325,18 @@ class Store:
         model = project.models[model_id]
         version_id = hashlib.sha1(f"{model_id}:{file_bytes_md5}:{len(model.versions)}".encode()).hexdigest()[:10]
         model.versions.append(version_id)
+        model.created[version_id] = now()
         model.updated_at = project.updated_at = now()
         return version_id
+
+    def update_version_message(self, project_id: str, version_id: str, message: str | None,
+                               user: User | None) -> tuple[Model, str]:
+        project = self.require_publish(project_id, user)
+        for model in project.models.values():
+            if version_id in model.versions:
+                model.messages[version_id] = message
+                return model, version_id
+        raise SandboxError("NOT_FOUND_ERROR", "Version not found")
 
 
 def demo_store(config: SandboxConfig, data_dir: Path) -> Store:

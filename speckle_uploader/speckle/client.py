@@ -124,6 +124,13 @@ class SpeckleClient:
         data = await self.http.graphql(ops.CREATE_MODEL, {"input": {"projectId": project_id, "name": name}})
         return _model(_get(_get(data, "modelMutations", dict), "create", dict))
 
+    async def set_version_message(self, project_id: str, version_id: str, message: str) -> str:
+        """Set the message shown beside a version; returns the message the server kept."""
+        data = await self.http.graphql(ops.UPDATE_VERSION, {"input": {"projectId": project_id, "versionId": version_id,
+                                                                       "message": message}})
+        version = _get(_get(data, "versionMutations", dict), "update", dict)
+        return str(version.get("message") or "")
+
     async def find_or_create_model(self, project_id: str, name: str) -> Model:
         model = await self.find_model(project_id, name)
         if model is not None:

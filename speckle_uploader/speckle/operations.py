@@ -73,6 +73,13 @@ mutation CreateModel($input: CreateModelInput!) {
 }
 """
 
+# The message a person sees beside each version in Speckle ("Exported for Monday's coordination").
+UPDATE_VERSION = """
+mutation UpdateVersion($input: UpdateVersionInput!) {
+  versionMutations { update(input: $input) { id message } }
+}
+"""
+
 GENERATE_UPLOAD_URL = """
 mutation GenerateUploadUrl($input: GenerateFileUploadUrlInput!) {
   fileUploadMutations { generateUploadUrl(input: $input) { url fileId } }
@@ -169,6 +176,7 @@ SERVER_KINDS: dict[str, frozenset[ServerKind]] = {
     PROJECT: _ALL,
     PROJECT_MODELS: _ALL,
     CREATE_MODEL: _ALL,
+    UPDATE_VERSION: _ALL,
     GENERATE_UPLOAD_URL: frozenset({ServerKind.FILE_IMPORT}),
     GENERATE_UPLOAD_URL_CLOUD: _CLOUD,
     START_FILE_IMPORT: frozenset({ServerKind.FILE_IMPORT}),
