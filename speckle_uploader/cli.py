@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from speckle_uploader import __version__
+from speckle_uploader import __version__, cli_watch
 from speckle_uploader.app_dirs import history_path
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import EngineSettings, Job, JobState, Workspace
@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     projects.add_argument("--server", default=DEFAULT_SERVER)
     projects.add_argument("--search", help="only projects whose name contains this")
 
+    cli_watch.add_parser(commands, DEFAULT_SERVER)
+
     history = commands.add_parser("history", help="list recent uploads (the window's and the command line's)")
     history.add_argument("--server", help="only this server's uploads")
     history.add_argument("--limit", type=int, default=20, help="how many, newest last (default 20)")
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("upload", "login", "logout", "projects", "history", "sandbox")
+COMMANDS = ("upload", "watch", "login", "logout", "projects", "history", "sandbox")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sandbox(args)
         if args.command == "history":
             return show_history(args)
-        runners = {"upload": upload, "login": login, "logout": logout, "projects": list_projects}
+        runners = {"upload": upload, "watch": watch, "login": login, "logout": logout, "projects": list_projects}
         return asyncio.run(runners[args.command](args))
     except CliError as exc:
         print(f"speckle-uploader: {exc}", file=sys.stderr)
@@ -200,6 +202,14 @@ async def upload(args: argparse.Namespace) -> int:
         if interrupted:
             return EXIT_TERMINATED if interrupted[0] == signal.SIGTERM else EXIT_INTERRUPTED
         return EXIT_OK if all(job.state is JobState.SUCCESS for job in jobs) else EXIT_FAILED
+
+
+async def watch(args: argparse.Namespace) -> int:
+    server_url = _server(args.server)
+    try:
+        return await cli_watch.run(args, server_url, find_token(server_url))
+    except (ValueError, PermissionError) as exc:
+        raise CliError(str(exc)) from None
 
 
 def _summary(jobs: list[Job], server_url: str) -> None:

@@ -83,7 +83,7 @@ def test_a_failed_migration_leaves_the_file_untouched(tmp_path: Path, monkeypatc
     monkeypatch.setattr("speckle_uploader.jobs.history_schema.SCHEMA_VERSION", len(broken))
     result = JobHistory.open(path)
     assert result.history is None
-    assert "could not be upgraded to format 3" in result.problem and "nothing was lost" in result.problem
+    assert f"could not be upgraded to format {len(broken)}" in result.problem and "nothing was lost" in result.problem
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 1  # not half-migrated
     assert "owner" not in {row[1] for row in db.execute("PRAGMA table_info(jobs)")}

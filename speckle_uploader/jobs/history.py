@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("id", "server_url", "path", "size", "mtime_ns", "project_id", "project_name", "model_name", "model_id",
            "state", "message", "file_id", "tracking_id", "version_id", "error_code", "attempt", "created_at",
-           "started_at", "finished_at", "updated_at", "owner", "version_message")
+           "started_at", "finished_at", "updated_at", "owner", "version_message", "rule_id")
 ID_BLOCK = 100  # ids reserved per trip to the shared counter
 BUSY_SECONDS = 15.0  # how long another process may hold the file before we say it is unavailable
 
@@ -120,6 +120,11 @@ class JobHistory:
         return OpenResult(None, f"The upload history cannot be used right now ({exc}); this run keeps no history "
                                 "(nothing was lost).")
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For the stores that keep their records in the same file (watched-folder rules)."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()
 
@@ -165,7 +170,8 @@ class JobHistory:
         values = (job.id, server_url, str(job.path), job.size, mtime, job.project_id,
                   self.project_names.get(job.project_id), job.model_name, job.model_id, job.state.value,
                   scrub(job.message), job.file_id, job.tracking_id, job.version_id, job.error_code, job.attempt,
-                  job.created_at, job.started_at, job.finished_at, time.time(), job.owner, job.version_message)
+                  job.created_at, job.started_at, job.finished_at, time.time(), job.owner, job.version_message,
+                  job.rule_id)
         placeholders = ", ".join("?" for _ in COLUMNS)
         try:
             with _Transaction(self._db):
@@ -222,7 +228,8 @@ def _job_from(record: dict[str, object]) -> Job:
         error_code=_opt(record["error_code"]), attempt=int(record["attempt"] or 0),  # type: ignore[call-overload]
         created_at=float(record["created_at"]),  # type: ignore[arg-type]
         started_at=record["started_at"], finished_at=record["finished_at"],  # type: ignore[arg-type]
-        version_message=_opt(record["version_message"]), owner=str(record["owner"] or ""))
+        version_message=_opt(record["version_message"]), owner=str(record["owner"] or ""),
+        rule_id=int(record["rule_id"]) if record["rule_id"] is not None else None)  # type: ignore[call-overload]
 
 
 def _opt(value: object) -> str | None:

@@ -46,7 +46,33 @@ V2 = [
     "INSERT INTO counters (name, value) SELECT 'job_id', COALESCE(MAX(id), 0) + 1 FROM jobs",
 ]
 
-MIGRATIONS: list[list[str]] = [V1, V2]
+# Version 3: watched folders. Each rule as JSON (so a new option needs no migration), what each rule
+# published (the content hash per file, so an export with the same bytes is not published twice), and the
+# rule a job came from.
+V3 = [
+    """CREATE TABLE rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        server_url TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )""",
+    """CREATE TABLE published (
+        rule_key TEXT NOT NULL,
+        relative_path TEXT NOT NULL,
+        model_key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        version_id TEXT,
+        job_id INTEGER,
+        published_at REAL NOT NULL,
+        PRIMARY KEY (rule_key, relative_path)
+    )""",
+    "CREATE INDEX published_by_model ON published (model_key, published_at)",
+    "ALTER TABLE jobs ADD COLUMN rule_id INTEGER",
+]
+
+MIGRATIONS: list[list[str]] = [V1, V2, V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -79,6 +79,7 @@ class Job:
     finished_at: float | None = None
     version_message: str | None = None  # set on the new version ("Exported from Revit", a rule's template)
     owner: str = field(default_factory=lambda: THIS_PROCESS)  # which process runs it: history is shared
+    rule_id: int | None = None  # the watched-folder rule that published it
 
     # -- what the job allows (the window and the command line ask here, never decide again) ------
     @property

@@ -11,13 +11,18 @@ from speckle_uploader.speckle.client import SpeckleClient
 from speckle_uploader.speckle.models import Model
 
 
-def model_name_for(path: Path) -> str:
-    """A model name the server accepts, from a file name (no leading #/$, no commas, slashes, backslashes or
-    line breaks)."""
-    name = " ".join(path.stem.split())  # newlines and tabs in a file name must not reach a model name
+def clean_model_name(text: str) -> str:
+    """One level of a model name the server accepts: no leading #/$, no commas, slashes, backslashes or line
+    breaks ("" when nothing is left)."""
+    name = " ".join(text.split())  # newlines and tabs in a file name must not reach a model name
     for bad in (",", "\\", "/"):
         name = name.replace(bad, "-")
-    return name.lstrip("#$").strip() or "upload"
+    return name.lstrip("#$").strip()
+
+
+def model_name_for(path: Path) -> str:
+    """A model name the server accepts, from a file name."""
+    return clean_model_name(path.stem) or "upload"
 
 
 class ModelDirectory:

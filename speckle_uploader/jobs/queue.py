@@ -23,7 +23,12 @@ from speckle_uploader.jobs.model_directory import ModelDirectory, model_name_for
 from speckle_uploader.jobs.policy import EngineSettings
 from speckle_uploader.jobs.updates import JobUpdates, Listener
 from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target
-from speckle_uploader.speckle.errors import CancellationRefusedError, FileProblemError, SpeckleError
+from speckle_uploader.speckle.errors import (
+    CancellationRefusedError,
+    FileProblemError,
+    InvalidTokenError,
+    SpeckleError,
+)
 from speckle_uploader.speckle.file_rules import check_file, extension
 from speckle_uploader.speckle.models import RemoteState, RemoteStatus, ServerInfo
 
@@ -65,12 +70,12 @@ class JobQueue:
 
     # -- commands --------------------------------------------------------------------------------
     def add(self, path: Path, project_id: str, model_name: str | None = None, *, check_now: bool = True,
-            version_message: str | None = None) -> Job:
+            version_message: str | None = None, rule_id: int | None = None) -> Job:
         """Queue a file. A file the server would refuse becomes a failed job, with the reason: at once, or with
         ``check_now=False`` a moment later, the check (a stat and a read of the file's head, slow on a network
         drive) then running in a worker thread so that a window adding 1,000 files never waits on the disk."""
         job = Job(id=self._ids(), path=path, project_id=project_id, model_name=model_name or model_name_for(path),
-                  version_message=version_message)
+                  version_message=version_message, rule_id=rule_id)
         self._jobs[job.id] = job
         if not check_now:
             job.message = "Checking the file"
@@ -233,7 +238,7 @@ class JobQueue:
         except SpeckleError as exc:
             if exc.code == "UNSUPPORTED_FILE_TYPE" and self.settings.check_type:
                 self.accepted.discard(extension(job.path))  # learnt: the next such file is refused before sending
-            self.updates.finish(job, JobState.FAILED, str(exc), code=exc.code)
+            self.updates.finish(job, JobState.FAILED, str(exc), code=exc.code or _code_of(exc))
         except Exception as exc:  # a bug must still end the job truthfully
             log.exception("job %s failed unexpectedly", job.id)
             self.updates.finish(job, JobState.FAILED, f"Internal error: {type(exc).__name__}")
@@ -301,6 +306,15 @@ class JobQueue:
             return
         self.updates.apply(job, status)
         self.follower.wake(job.id)
+
+
+def _code_of(error: SpeckleError) -> str | None:
+    """A code for failures the server did not name, so that rules can tell a bad token from a bad file."""
+    if isinstance(error, InvalidTokenError):
+        return "INVALID_TOKEN"
+    if isinstance(error, FileProblemError):
+        return "FILE_PROBLEM"
+    return None
 
 
 def _fingerprint(path: Path) -> tuple[int, int]:
