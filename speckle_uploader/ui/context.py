@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
@@ -15,6 +16,7 @@ from speckle_uploader.jobs import EngineSettings, JobQueue, Workspace
 from speckle_uploader.jobs.destination import Destination
 from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.speckle import CLOUD_URL, Session, normalise_server_url
+from speckle_uploader.watch import WatchService
 
 
 class AppContext(QObject):
@@ -29,6 +31,8 @@ class AppContext(QObject):
         self.settings = settings
         self.engine = engine
         self.workspace: Workspace | None = None
+        self.watch: WatchService | None = None
+        self.watch_options: dict[str, Any] = {}  # tests make the service's rescans quick
         self.token_saved: SaveResult | None = None
         self.remember_tokens = True
         self._target: Destination | None = None
@@ -78,6 +82,9 @@ class AppContext(QObject):
                                          proxy=self.proxy or None)
         await self.sign_out(forget=False)
         self.workspace = workspace
+        # Watched folders of this server take up their work (each catches up once on what changed).
+        self.watch = WatchService(workspace, **self.watch_options)
+        await self.watch.start()
         session = workspace.session
         if self.remember_tokens:
             self.token_saved = await asyncio.to_thread(self.credentials.save, server_url, token)
@@ -92,12 +99,18 @@ class AppContext(QObject):
             return
         self.workspace = None
         self._target = None
+        if self.watch is not None:
+            await self.watch.stop()
+            self.watch = None
         await workspace.close()
         if forget:
             await asyncio.to_thread(self.credentials.delete, workspace.server_url)
         self.signed_out.emit()
 
     async def shutdown(self) -> None:
+        if self.watch is not None:
+            await self.watch.stop()
+            self.watch = None
         if self.workspace is not None:
             await self.workspace.close()
             self.workspace = None
