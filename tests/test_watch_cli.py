@@ -77,3 +77,19 @@ def test_sigterm_mid_publish_loses_nothing(cloud_sandbox: ThreadedSandbox, tmp_p
     assert again.returncode == 143, err
     assert [json.loads(text)["status"] for text in out.splitlines()] == ["success"]
     assert versions(cloud_sandbox) == 1
+
+
+def test_the_systemd_example_runs_a_valid_watch_command() -> None:
+    import configparser
+    import shlex
+
+    from speckle_uploader.cli import build_parser
+
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.read_string((ROOT / "packaging" / "linux" / "speckle-uploader-watch.service").read_text()
+                     .replace("\\\n", " "))
+    command = shlex.split(unit["Service"]["ExecStart"])
+    assert command[0].endswith("/speckle-uploader") and command[1] == "watch"
+    args = build_parser().parse_args(command[1:])
+    assert args.json and args.model_template == "{path}/{stem}" and args.folders
+    assert unit["Service"]["SuccessExitStatus"] == "143"
