@@ -142,7 +142,8 @@ async def ten_thousand(url: str, work: Path, count: int) -> dict[str, float]:
     del before_cpu
     return {"files": len(found), "first_scan_s": first_scan, "service_catch_up_s": catch_up,
             "idle_cpu_percent": idle_cpu * 100, "rescan_cpu_s": rescan_cpu,
-            "rescan_share_percent": rescan_cpu / service.rescan_seconds * 100, "rss_idle_app_mb": idle_rss, "rss_watching_mb": watching_rss,
+            "rescan_share_percent": rescan_cpu / service.rescan_seconds * 100, "rss_idle_app_mb": idle_rss,
+            "rss_watching_mb": watching_rss,
             "jobs_started": jobs}
 
 
