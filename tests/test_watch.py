@@ -222,3 +222,48 @@ async def test_pause_and_resume(fileimport_sandbox: ThreadedSandbox, tmp_path: P
         assert len(versions(fileimport_sandbox, "plan")) == 1
         service.resume(rule.id or 0)
         await wait_until(lambda: len(versions(fileimport_sandbox, "plan")) == 2, what="published after resume")
+
+
+@pytest.mark.asyncio
+async def test_a_refused_token_stops_the_rule_and_says_why(fileimport_sandbox: ThreadedSandbox,
+                                                           tmp_path: Path) -> None:
+    from speckle_uploader.sandbox.server import Fault
+
+    folder = tmp_path / "exports"
+    ifc(folder / "plan.ifc", "one")
+    async with watching(fileimport_sandbox, folder, tmp_path / "h.sqlite3") as (service, _ws, rule):
+        await wait_until(lambda: len(versions(fileimport_sandbox, "plan")) == 1, what="published")
+        fileimport_sandbox.call(fileimport_sandbox.sandbox.faults.append, Fault(
+            "/graphql", 403, '{"error":"Your token is not valid."}', {"Content-Type": "application/json"}, 50))
+        ifc(folder / "plan.ifc", "two")
+        later(folder / "plan.ifc", 10)
+        await wait_until(lambda: service.status(rule.id or 0).state is RuleState.STOPPED, what="the rule stopped")
+        assert "refused the sign-in" in service.status(rule.id or 0).reason
+        assert "Sign in again, then resume" in service.status(rule.id or 0).reason
+
+
+@pytest.mark.asyncio
+async def test_a_file_still_held_by_its_exporter_waits(fileimport_sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    """On Windows an export still open in Revit refuses a shared read: the rule waits, it does not fail."""
+    folder = tmp_path / "exports"
+    ifc(folder / "held.ifc", "one")
+    released = [False]
+    looked: list[Path] = []
+
+    def readiness(path: Path) -> bool:
+        looked.append(path)
+        return released[0]
+
+    workspace = await open_engine(fileimport_sandbox, history=tmp_path / "h.sqlite3")
+    service = WatchService(workspace, rescan_seconds=0.2, network_rescan_seconds=0.2, tick_seconds=0.05,
+                           readiness=readiness)
+    await service.start()
+    service.add(PublishRule(folder, fileimport_sandbox.url, project_id(fileimport_sandbox), settle_seconds=0.1))
+    try:
+        await wait_until(lambda: len(looked) >= 3, what="several looks at the held file")
+        assert workspace.queue.jobs == []
+        released[0] = True
+        await wait_until(lambda: len(versions(fileimport_sandbox, "held")) == 1, what="published once released")
+    finally:
+        await service.stop()
+        await workspace.close()
