@@ -157,7 +157,7 @@ async def test_a_newer_save_supersedes_an_upload_in_progress(cloud_sandbox: Thre
         # Saved again the way exporters do: written aside, then renamed over the old file (the upload in
         # progress keeps reading the old one until the newer save has settled and cancels it).
         ifc(folder / "big.ifc.part", "the newer save")
-        os.replace(folder / "big.ifc.part", big)
+        (folder / "big.ifc.part").replace(big)
         later(big, 30)
         await wait_until(lambda: first.state.is_final, what="the older upload stopped")
         cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "blob_bytes_per_second", None)
