@@ -17,7 +17,7 @@ from pathlib import Path
 from speckle_uploader import __version__, cli_watch
 from speckle_uploader.app_dirs import history_path
 from speckle_uploader.credentials import CredentialStore
-from speckle_uploader.jobs import EngineSettings, Job, JobState, Workspace
+from speckle_uploader.jobs import EngineSettings, Job, JobState, PollPolicy, Workspace
 from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.logs import setup_logging
 from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay, job_result
@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--message", help="the message set on each new version (what changed, for whom)")
     upload.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
     upload.add_argument("--concurrency", type=int, default=2, help="files uploaded at once (default 2)")
+    upload.add_argument("--give-up-after", type=float, default=60, metavar="MINUTES",
+                        help="stop waiting for a server that has not finished processing a file after this long "
+                             "(default 60; the job then ends 'timeout' and a retry looks again)")
     upload.add_argument("--any-type", action="store_true",
                         help="skip the check of file types this server is known to import")
     upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -154,7 +157,10 @@ async def upload(args: argparse.Namespace) -> int:
     server_url = _server(args.server)
     if args.concurrency < 1:
         raise CliError("--concurrency must be at least 1")
-    settings = EngineSettings(concurrency=args.concurrency, check_type=not args.any_type)
+    if args.give_up_after <= 0:
+        raise CliError("--give-up-after must be more than 0 minutes")
+    settings = EngineSettings(concurrency=args.concurrency, check_type=not args.any_type,
+                              poll=PollPolicy(processing_limit=args.give_up_after * 60))
     # Recorded in the same history as the window's uploads; another process's jobs are left alone.
     workspace = await Workspace.open(server_url, find_token(server_url), settings=settings,
                                      history=history_path(), restore=False)

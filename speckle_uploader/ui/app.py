@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 import tempfile
 import time
@@ -52,6 +53,7 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
         riverside = next(p for p in sandbox.sandbox.store.projects.values() if p.name == "Riverside Library")
         context.remember_target(sandbox.url, riverside.id, "architecture")
     window = MainWindow(context)
+    quit_on_terminal_signals(window)
     app.installEventFilter(FileOpenFilter(window))
     closed = asyncio.Event()
     window.closed.connect(closed.set)
@@ -67,6 +69,7 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
         if args.files:
             window.open_paths(args.files)
         if args.quit_after is not None:  # smoke tests: report what was on screen, then leave
+            print("window ready", flush=True)
             def report_and_quit() -> None:
                 signed = context.session.user.name if context.session else "nobody"
                 print(f"window shown: {window.isVisible()} {window.width()}x{window.height()} "
@@ -94,6 +97,22 @@ class FileOpenFilter(QObject):
             self.window.open_paths([Path(event.file())])
             return True
         return super().eventFilter(watched, event)
+
+
+def quit_on_terminal_signals(window: MainWindow) -> None:
+    """Ctrl-C in the terminal that started the app (or SIGTERM) quits it as closing it would, without asking:
+    uploads stop, what the server has carries on and is followed again at the next start."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close_without_asking)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread, or no such signal here
+            signal.signal(signum, stop)
+    # Python runs signal handlers between bytecodes; while Qt waits in C that never happens without a wake-up.
+    heartbeat = QTimer(window)
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(250)
 
 
 def freeze_startup_objects() -> None:

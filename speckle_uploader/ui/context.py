@@ -23,6 +23,7 @@ class AppContext(QObject):
     signed_in = Signal()
     signed_out = Signal()
     target_changed = Signal()
+    problem = Signal(str)  # something the user must hear of while it happens (the history cannot be written)
 
     def __init__(self, credentials: CredentialStore, settings: QSettings, *,
                  engine: EngineSettings = EngineSettings(), history_path: Path | None = None) -> None:
@@ -71,6 +72,8 @@ class AppContext(QObject):
             # Off the Qt thread: another process may hold the file for a few seconds.
             opened = await asyncio.to_thread(JobHistory.open, self.history_path)
             self.history, self.history_problem = opened.history, opened.problem
+            if self.history is not None:
+                self.history.problem_listeners.append(self.problem.emit)
         return self.history
 
     async def sign_in(self, server_url: str, token: str) -> Session:

@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         context.signed_in.connect(self._on_signed_in)
         context.signed_out.connect(self._on_signed_out)
         context.target_changed.connect(self._refresh_target)
+        context.problem.connect(lambda text: self.statusBar().showMessage(text, 30000))
         self._on_signed_out()
 
     # -- layout ------------------------------------------------------------------------------

@@ -37,3 +37,20 @@ def test_startup_probe_reports_the_first_paint(tmp_path) -> None:  # type: ignor
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout.startswith("first paint at ")
+
+
+def test_ctrl_c_in_the_terminal_quits_the_app(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import signal
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SPECKLE_UPLOADER_HOME": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "speckle_uploader", "--demo", "--quit-after", "300"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "window ready"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
