@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from speckle_uploader.app_dirs import history_path
-from speckle_uploader.jobs import Job, JobEvent, Workspace
+from speckle_uploader.jobs import Job, JobEvent, JobState, Workspace
 from speckle_uploader.progress import LineLog, job_result
 from speckle_uploader.watch import ModelMode, PublishRule, RuleStatus, WatchService
 
@@ -98,7 +98,9 @@ async def run(args: argparse.Namespace, server_url: str, token: str) -> int:
 def _report(workspace: Workspace, service: WatchService, as_json: bool, server_url: str) -> None:
     if as_json:
         def line(event: JobEvent, job: Job) -> None:
-            if event is JobEvent.STATE and job.state.is_final and job.rule_id is not None:
+            # Publishes only: a job of an earlier run found interrupted in the history is not one.
+            if (event is JobEvent.STATE and job.state.is_final and job.rule_id is not None
+                    and job.state is not JobState.INTERRUPTED):
                 print(json.dumps(job_result(job, server_url), ensure_ascii=False), flush=True)
 
         workspace.queue.subscribe(line)

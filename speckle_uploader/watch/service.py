@@ -166,23 +166,26 @@ class WatchService:
 
     async def _run(self) -> None:
         while True:
-            now = self.clock()
             for rule_id, publisher in list(self._publishers.items()):
-                if not publisher.active:
-                    continue
-                if now >= self._next_scan.get(rule_id, 0.0):
-                    found = await asyncio.to_thread(publisher.scan_now)
-                    publisher.apply_scan(found, self.clock())
-                    network = publisher.status.state is RuleState.WAITING_FOR_FOLDER or \
-                        await asyncio.to_thread(is_network_folder, publisher.rule.folder)
-                    if self._events is not None and not network and not self._events.watching(rule_id):
-                        self._events.watch(publisher.rule.id or rule_id, publisher.rule.folder,
-                                           publisher.rule.subfolders)
-                    quiet = self._events is not None and self._events.watching(rule_id) and not network
-                    self._next_scan[rule_id] = self.clock() + (self.rescan_seconds if quiet
-                                                               else self.network_rescan_seconds)
-                await publisher.tick(self.clock())
+                if publisher.active:
+                    try:
+                        await self._work_on(rule_id, publisher)
+                    except Exception as exc:  # a bug in one rule must not stop the others, nor go unsaid
+                        log.exception("watched folder %s failed", publisher.rule.folder)
+                        publisher.stop(f"Stopped by an internal error ({type(exc).__name__}); resume to try again.")
             await self._sleep()
+
+    async def _work_on(self, rule_id: int, publisher: RulePublisher) -> None:
+        if self.clock() >= self._next_scan.get(rule_id, 0.0):
+            found = await asyncio.to_thread(publisher.scan_now)
+            publisher.apply_scan(found, self.clock())
+            network = publisher.status.state is RuleState.WAITING_FOR_FOLDER or \
+                await asyncio.to_thread(is_network_folder, publisher.rule.folder)
+            if self._events is not None and not network and not self._events.watching(rule_id):
+                self._events.watch(rule_id, publisher.rule.folder, publisher.rule.subfolders)
+            quiet = self._events is not None and self._events.watching(rule_id) and not network
+            self._next_scan[rule_id] = self.clock() + (self.rescan_seconds if quiet else self.network_rescan_seconds)
+        await publisher.tick(self.clock())
 
     async def _sleep(self) -> None:
         """Until a notification, the next settle, or the next rescan, whichever comes first."""
