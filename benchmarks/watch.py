@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from speckle_uploader.jobs import JobState, Workspace
@@ -71,15 +73,25 @@ async def project_of(workspace: Workspace) -> str:
     return (await workspace.session.client.projects(search="Riverside")).items[0].id
 
 
+@asynccontextmanager
+async def watched(url: str, work: Path, name: str) -> AsyncIterator[tuple[Workspace, Path, PublishRule]]:
+    """A fresh folder ``name`` watched with the defaults (10 s settling), into the model ``name``."""
+    folder = work / name
+    folder.mkdir()
+    async with await Workspace.open(url, DEMO_TOKEN, history=work / f"{name}.sqlite3") as workspace:
+        service = WatchService(workspace)
+        rule = PublishRule(folder, url, await project_of(workspace), model_mode=ModelMode.FIXED, model_name=name)
+        await service.start([rule])
+        try:
+            yield workspace, folder, rule
+        finally:
+            await service.stop()
+
+
 async def save_to_upload(url: str, work: Path, runs: int) -> list[float]:
     """Seconds from a file's last write to its upload starting, with the default 10 s settling time."""
-    folder = work / "latency"
-    folder.mkdir()
     delays = []
-    async with await Workspace.open(url, DEMO_TOKEN, history=work / "latency.sqlite3") as workspace:
-        service = WatchService(workspace)
-        rule = PublishRule(folder, url, await project_of(workspace), model_mode=ModelMode.FIXED, model_name="lat")
-        await service.start([rule])
+    async with watched(url, work, "latency") as (workspace, folder, _rule):
         for run in range(runs):
             started = asyncio.Event()
             saved_at = [0.0]
@@ -95,7 +107,6 @@ async def save_to_upload(url: str, work: Path, runs: int) -> list[float]:
             delays.append(time.monotonic() - saved_at[0])
             unsubscribe()
             await workspace.queue.wait()
-        await service.stop()
     return delays
 
 
@@ -149,12 +160,7 @@ async def ten_thousand(url: str, work: Path, count: int) -> dict[str, float]:
 
 async def slow_writer(url: str, work: Path, megabytes: int, seconds: float) -> dict[str, float]:
     """A file written in 1 MB steps over ``seconds``: its upload must not start before the last byte."""
-    folder = work / "slow"
-    folder.mkdir()
-    async with await Workspace.open(url, DEMO_TOKEN, history=work / "slow.sqlite3") as workspace:
-        service = WatchService(workspace)
-        rule = PublishRule(folder, url, await project_of(workspace), model_mode=ModelMode.FIXED, model_name="slow")
-        await service.start([rule])
+    async with watched(url, work, "slow") as (workspace, folder, _rule):
         head, tail = SAMPLE.split(b"ENDSEC;\nEND-ISO-10303-21;")
         path = folder / "slow.ifc"
         chunk = b" " * (1024 * 1024)
@@ -170,7 +176,6 @@ async def slow_writer(url: str, work: Path, megabytes: int, seconds: float) -> d
         while not workspace.queue.jobs or not workspace.queue.jobs[-1].state.is_final:
             await asyncio.sleep(0.1)
         jobs = workspace.queue.jobs
-        await service.stop()
     return {"jobs": len(jobs), "first_upload_after_last_write_s": (jobs[0].started_at or 0) - finished_writing,
             "uploaded_complete_file": float(all(j.size == final_size for j in jobs if j.state is JobState.SUCCESS)),
             "succeeded": float(sum(j.state is JobState.SUCCESS for j in jobs))}
@@ -179,19 +184,13 @@ async def slow_writer(url: str, work: Path, megabytes: int, seconds: float) -> d
 async def burst(url: str, work: Path, saves: int, interval: float) -> dict[str, object]:
     """``saves`` saves of one file ``interval`` s apart: at most the first and the last become versions,
     in that order."""
-    folder = work / "burst"
-    folder.mkdir()
-    async with await Workspace.open(url, DEMO_TOKEN, history=work / "burst.sqlite3") as workspace:
-        service = WatchService(workspace)
-        rule = PublishRule(folder, url, await project_of(workspace), model_mode=ModelMode.FIXED, model_name="burst")
-        await service.start([rule])
+    async with watched(url, work, "burst") as (workspace, folder, rule):
         for number in range(1, saves + 1):
             ifc(folder / "burst.ifc", f"save {number:02d}", pad=number)  # the size tells the save apart
             await asyncio.sleep(interval)
         await asyncio.sleep(rule.settle_seconds + 3)
         await workspace.queue.wait()
         published = [j.size for j in workspace.queue.jobs if j.state is JobState.SUCCESS]
-        await service.stop()
     base = len(SAMPLE) + len("/* save 00 */\n")
     order = [size - base for size in published]
     return {"saves": saves, "published_saves": order, "in_order": order == sorted(order),
