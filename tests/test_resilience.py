@@ -292,3 +292,29 @@ async def test_restoring_rewrites_only_what_changed(cloud_sandbox: ThreadedSandb
     assert saved == [51]
     assert history.load(cloud_sandbox.url)[-1].state is JobState.INTERRUPTED
     assert len(queue.jobs) == 51
+
+
+@pytest.mark.asyncio
+async def test_two_processes_share_the_history(cloud_sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    """A command-line run uploads while the window starts on the same history: the window shows that job and
+    leaves it alone (no "interrupted", no second upload on retry), and the two never share a job id."""
+    cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "blob_bytes_per_second", 1e6)
+    history_path = tmp_path / "history.sqlite3"
+    process = start_harness(cloud_sandbox, big_ifc(tmp_path / "big.ifc", 6_000_000), history_path)
+    try:
+        wait_for_line(process, "STATE uploading-far")
+        workspace = await restart(cloud_sandbox, history_path)
+        [theirs] = workspace.queue.jobs
+        assert theirs.state is JobState.UPLOADING and "another Speckle Uploader" in theirs.message
+        assert not theirs.can_retry
+        mine = workspace.queue.add(big_ifc(tmp_path / "mine.ifc", 1000), project_id(cloud_sandbox), "mine")
+        assert mine.id != theirs.id
+        await workspace.close()
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    cloud_sandbox.call(setattr, cloud_sandbox.sandbox.config, "blob_bytes_per_second", None)
+    workspace = await restart(cloud_sandbox, history_path)  # now its process is gone: it was interrupted
+    states = {job.path.name: job.state for job in workspace.queue.jobs}
+    await workspace.close()
+    assert states["big.ifc"] is JobState.INTERRUPTED

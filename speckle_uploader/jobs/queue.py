@@ -109,8 +109,11 @@ class JobQueue:
         A job another running process (``is_alive(owner)``) still works on is shown and left to it."""
         for job in jobs:
             self._jobs[job.id] = job
+            elsewhere = not job.state.is_final and is_alive(job.owner)
+            if elsewhere:  # shown as it stands there; this copy only looks (not saved: a RESTORED event)
+                job.message = "In progress in another Speckle Uploader on this computer"
             self.updates.emit(JobEvent.RESTORED, job)
-            if job.state.is_final or is_alive(job.owner):
+            if job.state.is_final or elsewhere:
                 continue
             if job.state.on_server and job.tracking_id and job.model_id:
                 self._start(job, resume=True)

@@ -49,7 +49,7 @@ def test_ctrl_c_in_the_terminal_quits_the_app(tmp_path) -> None:  # type: ignore
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "window ready"
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        _out, err = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 0, err
