@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from speckle_uploader.speckle.server_url import normalise_server_url
+from speckle_uploader.speckle import normalise_server_url
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -37,7 +37,7 @@ def check_keychain() -> str:
 
 
 def check_tls() -> str:
-    from speckle_uploader.speckle.http import tls_context
+    from speckle_uploader.speckle import tls_context
 
     context = tls_context()
     return f"{type(context).__module__}.{type(context).__name__}, OS trust store"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
-from speckle_uploader.speckle.file_rules import extension
+from speckle_uploader.speckle import extension
 
 
 def expand_dropped(paths: Iterable[Path], accepted: AbstractSet[str], *, limit: int = 10_000) -> list[Path]:

@@ -10,9 +10,14 @@ from collections.abc import Callable
 from speckle_uploader.jobs.job import Job, JobState
 from speckle_uploader.jobs.policy import PollPolicy
 from speckle_uploader.jobs.updates import JobUpdates
-from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target
-from speckle_uploader.speckle.errors import ServerUnreachableError, SpeckleError
-from speckle_uploader.speckle.models import RemoteStatus
+from speckle_uploader.speckle import (
+    IngestionBackend,
+    RemoteStatus,
+    ServerUnreachableError,
+    SpeckleError,
+    Submission,
+    Target,
+)
 
 CLIENT_TIMEOUT = "CLIENT_TIMEOUT"  # error code of a job we stopped waiting for (the server may still finish)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from speckle_uploader.speckle.models import RemoteState
+from speckle_uploader.speckle import RemoteState
 
 
 class JobState(enum.Enum):

@@ -7,8 +7,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from speckle_uploader.speckle.client import SpeckleClient
-from speckle_uploader.speckle.models import Model
+from speckle_uploader.speckle import Model, SpeckleClient
 
 
 def clean_model_name(text: str) -> str:

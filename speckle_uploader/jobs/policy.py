@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from speckle_uploader.speckle.errors import RateLimitedError, SpeckleError
+from speckle_uploader.speckle import RateLimitedError, SpeckleError
 
 
 @dataclass(frozen=True)

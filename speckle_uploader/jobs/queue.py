@@ -22,15 +22,20 @@ from speckle_uploader.jobs.job import Job, JobEvent, JobState
 from speckle_uploader.jobs.model_directory import ModelDirectory, model_name_for
 from speckle_uploader.jobs.policy import EngineSettings
 from speckle_uploader.jobs.updates import JobUpdates, Listener
-from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target
-from speckle_uploader.speckle.errors import (
+from speckle_uploader.speckle import (
     CancellationRefusedError,
     FileProblemError,
+    IngestionBackend,
     InvalidTokenError,
+    RemoteState,
+    RemoteStatus,
+    ServerInfo,
     SpeckleError,
+    Submission,
+    Target,
+    check_file,
+    extension,
 )
-from speckle_uploader.speckle.file_rules import check_file, extension
-from speckle_uploader.speckle.models import RemoteState, RemoteStatus, ServerInfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

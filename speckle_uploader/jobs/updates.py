@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from speckle_uploader.jobs.job import Job, JobEvent, JobState
-from speckle_uploader.speckle.models import RemoteStatus
+from speckle_uploader.speckle import RemoteStatus
 
 log = logging.getLogger(__name__)
 

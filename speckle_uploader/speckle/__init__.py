@@ -5,12 +5,34 @@ Adding a kind of server: ``backends.backend_for`` (and its detection in ``client
 """
 
 from speckle_uploader.speckle.backends import IngestionBackend, Submission, Target, backend_for
-from speckle_uploader.speckle.errors import SpeckleError
-from speckle_uploader.speckle.models import Model, Project, ServerInfo, ServerKind, User
+from speckle_uploader.speckle.client import SpeckleClient
+from speckle_uploader.speckle.errors import (
+    CancellationRefusedError,
+    FileProblemError,
+    InvalidTokenError,
+    RateLimitedError,
+    ServerUnreachableError,
+    SpeckleError,
+)
+from speckle_uploader.speckle.file_rules import check_file, extension
+from speckle_uploader.speckle.http import tls_context
+from speckle_uploader.speckle.models import (
+    Model,
+    Page,
+    Project,
+    RemoteState,
+    RemoteStatus,
+    ServerInfo,
+    ServerKind,
+    User,
+)
 from speckle_uploader.speckle.server_url import CLOUD_URL, is_plain_http_remote, normalise_server_url
 from speckle_uploader.speckle.session import Session, sign_in
 
 __all__ = [
-    "CLOUD_URL", "IngestionBackend", "Model", "Project", "ServerInfo", "ServerKind", "Session", "SpeckleError",
-    "Submission", "Target", "User", "backend_for", "is_plain_http_remote", "normalise_server_url", "sign_in",
+    "CLOUD_URL", "CancellationRefusedError", "FileProblemError", "IngestionBackend", "InvalidTokenError", "Model",
+    "Page", "Project", "RateLimitedError", "RemoteState", "RemoteStatus", "ServerInfo", "ServerKind",
+    "ServerUnreachableError", "Session", "SpeckleClient", "SpeckleError", "Submission", "Target", "User",
+    "backend_for", "check_file", "extension", "is_plain_http_remote", "normalise_server_url", "sign_in",
+    "tls_context",
 ]

@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from speckle_uploader.jobs.destination import Destination
-from speckle_uploader.speckle.errors import SpeckleError
-from speckle_uploader.speckle.models import Model, Page, Project
+from speckle_uploader.speckle import Model, Page, Project, SpeckleError
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.tasks import spawn
 

@@ -15,9 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from speckle_uploader.speckle import CLOUD_URL, is_plain_http_remote
-from speckle_uploader.speckle.errors import SpeckleError
-from speckle_uploader.speckle.server_url import normalise_server_url
+from speckle_uploader.speckle import CLOUD_URL, SpeckleError, is_plain_http_remote, normalise_server_url
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.tasks import async_slot
 
