@@ -75,9 +75,14 @@ def kind_of_url(url: str) -> StoreKind:
     return StoreKind.UNKNOWN
 
 
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
 def kind_of_answer(headers: Mapping[str, str], url: str) -> StoreKind:
     """By what the store answered (``x-ms-*`` or ``x-amz-*`` headers, its ``Server``), else by the URL."""
-    names = {name.lower() for name in headers}
+    headers = _lower(headers)
+    names = set(headers)
     server = headers.get("server", "").lower()
     if any(n.startswith("x-ms-") for n in names) or server.startswith(("windows-azure", "azurite")):
         return StoreKind.AZURE
@@ -113,6 +118,7 @@ def check_integrity(headers: Mapping[str, str], md5_hex: str | None) -> None:
     where given, else an ETag that is a plain MD5 (S3 single PUT). Nothing to compare: nothing is claimed."""
     if md5_hex is None:
         return
+    headers = _lower(headers)
     content_md5 = headers.get("content-md5")
     if content_md5:
         try:
@@ -135,6 +141,7 @@ def check_integrity(headers: Mapping[str, str], md5_hex: str | None) -> None:
 
 def stores_md5(headers: Mapping[str, str]) -> bool:
     """Whether the answer carries something the MD5 of the bytes can be compared with."""
+    headers = _lower(headers)
     return bool(headers.get("content-md5")) or bool(_PLAIN_MD5_ETAG.match(headers.get("etag", "")))
 
 
@@ -174,6 +181,7 @@ def clean(text: str | None, limit: int = 300) -> str:
 
 def link_expired(url: str, headers: Mapping[str, str]) -> bool:
     """Whether the link's own validity ended, by the store's clock (its ``Date``) where it sent one."""
+    headers = _lower(headers)
     query = _query(url)
     until: dt.datetime | None = None
     try:
@@ -198,6 +206,7 @@ def link_expired(url: str, headers: Mapping[str, str]) -> bool:
 
 def error_for(status: int, headers: Mapping[str, str], body: str, url: str, sent: Mapping[str, str]) -> SpeckleError:
     """The app's error for a store's refusal of the PUT (``sent``: the headers we sent)."""
+    headers = _lower(headers)
     kind = kind_of_answer(headers, url)
     answer = StoreAnswer.parse(body, headers)
     code, message = answer.code, clean(answer.message)
@@ -207,7 +216,8 @@ def error_for(status: int, headers: Mapping[str, str], body: str, url: str, sent
         message = ""  # Azurite's words for a bad SAS mention a header we never send
     detail = ", ".join(part for part in (f"HTTP {status}", ": ".join(p for p in (code, message) if p)) if part)
     words = {"server_message": answer.message or body[:500] or None, "code": code}
-    expiry_said = any("expire" in (text or "").lower() for text in (answer.message, answer.detail))
+    # S3: "Request has expired"; Azure: "Signed expiry time [...] has to be after signed start time [now]"
+    expiry_said = any("expir" in (text or "").lower() for text in (answer.message, answer.detail))
     if status == 403 and (expiry_said or (code in _SIGNATURE_CODES and link_expired(url, headers))):
         return BlobLinkExpiredError(f"The upload link expired before the upload finished ({detail}); "
                                     "asking the server for a new one.", status=status, **words)
