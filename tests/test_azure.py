@@ -20,8 +20,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from speckle_uploader.jobs import JobQueue, JobState
-from speckle_uploader.jobs.queue import RetryPolicy
+from speckle_uploader.jobs import JobQueue, JobState, RetryPolicy
 from speckle_uploader.sandbox import Flavor, ThreadedSandbox
 from speckle_uploader.sandbox.azure import DEV_ACCOUNT, DEV_KEY, OLD_SAS_VERSION, AzureBlobs
 from speckle_uploader.sandbox.azurite import AZURITE_VERSION, Azurite, AzuriteUnavailableError
@@ -32,7 +31,7 @@ from speckle_uploader.speckle.errors import (
     BlobStorageError,
     FileTooLargeError,
 )
-from tests.conftest import big_ifc, project_id, start_sandbox
+from tests.conftest import big_ifc, finished, open_engine, project_id, start_sandbox
 
 MIB = 1024 * 1024
 LOCAL = BlobRules("http://127.0.0.1")
@@ -168,17 +167,13 @@ def azure_sandbox(blobs: AzureBlobs) -> Iterator[ThreadedSandbox]:
 
 
 async def upload(server: ThreadedSandbox, path: Path, *, retry: RetryPolicy = FAST_RETRY) -> tuple[JobQueue, list[str]]:
-    from speckle_uploader.speckle.session import sign_in
-
-    session = await sign_in(server.url, "sandbox-demo-token", live=False)
-    queue = JobQueue(session.client, session.server, retry=retry)
+    workspace = await open_engine(server, retry=retry)
     messages: list[str] = []
-    queue.subscribe(lambda event, job: messages.append(job.message))
-    queue.add(path, project_id(server), "azure")
-    async with asyncio.timeout(120):
-        await queue.wait()
-    await session.aclose()
-    return queue, messages
+    workspace.queue.subscribe(lambda event, job: messages.append(job.message))
+    workspace.queue.add(path, project_id(server), "azure")
+    await finished(workspace, limit=120)
+    await workspace.close()
+    return workspace.queue, messages
 
 
 def stored_blob(server: ThreadedSandbox, blobs: AzureBlobs, file_id: str | None) -> bytes:

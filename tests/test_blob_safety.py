@@ -17,15 +17,13 @@ import httpcore
 import httpx
 import pytest
 
-from speckle_uploader.jobs import JobQueue, JobState
-from speckle_uploader.jobs.queue import RetryPolicy
+from speckle_uploader.jobs import JobState, RetryPolicy
 from speckle_uploader.sandbox import ThreadedSandbox
 from speckle_uploader.sandbox.server import Fault
 from speckle_uploader.speckle.blob import put_blob
 from speckle_uploader.speckle.blob_safety import BlobRules, VettingBackend, blob_client
 from speckle_uploader.speckle.errors import ServerUnreachableError, SpeckleError, UnsafeBlobRequestError
-from speckle_uploader.speckle.session import sign_in
-from tests.conftest import project_id
+from tests.conftest import finished, open_engine, project_id
 
 SERVER = "https://speckle.example.com"
 
@@ -155,11 +153,10 @@ async def test_cookie_set_by_the_speckle_server_never_reaches_blob_storage(cloud
     cloud_sandbox.call(cloud_sandbox.sandbox.faults.append, Fault(
         "/graphql", 200, json.dumps(user), method="POST",
         headers={"Content-Type": "application/json", "Set-Cookie": "speckle_session=secret-cookie; Path=/"}))
-    session = await sign_in(cloud_sandbox.url, "sandbox-demo-token", live=False)
-    queue = JobQueue(session.client, session.server, retry=RetryPolicy(attempts=1))
-    queue.add(sample_ifc, project_id(cloud_sandbox), "cookies")
-    [job] = await queue.wait()
-    await session.aclose()
+    workspace = await open_engine(cloud_sandbox, retry=RetryPolicy(attempts=1))
+    workspace.queue.add(sample_ifc, project_id(cloud_sandbox), "cookies")
+    [job] = await finished(workspace)
+    await workspace.close()
     assert job.state is JobState.SUCCESS, job.message
     records = cloud_sandbox.call(list, cloud_sandbox.sandbox.requests)
     puts = [r for r in records if r.method == "PUT"]
@@ -174,14 +171,12 @@ async def test_cookie_set_by_the_speckle_server_never_reaches_blob_storage(cloud
 async def test_the_queue_does_not_retry_a_refused_address(cloud_sandbox: ThreadedSandbox, sample_ifc: Path,
                                                           url: str) -> None:
     cloud_sandbox.call(setattr, cloud_sandbox.sandbox, "sign_url", lambda project, blob: url)
-    session = await sign_in(cloud_sandbox.url, "sandbox-demo-token", live=False)
-    queue = JobQueue(session.client, session.server, retry=RetryPolicy(attempts=5, base_delay=30))
+    workspace = await open_engine(cloud_sandbox, retry=RetryPolicy(attempts=5, base_delay=30))
     messages: list[str] = []
-    queue.subscribe(lambda event, job: messages.append(job.message))
-    queue.add(sample_ifc, project_id(cloud_sandbox), "refused")
-    async with asyncio.timeout(20):  # a retry would wait 30 s first
-        [job] = await queue.wait()
-    await session.aclose()
+    workspace.queue.subscribe(lambda event, job: messages.append(job.message))
+    workspace.queue.add(sample_ifc, project_id(cloud_sandbox), "refused")
+    [job] = await finished(workspace, limit=20)  # a retry would wait 30 s first
+    await workspace.close()
     assert job.state is JobState.FAILED and job.attempt == 1
     assert job.message.startswith("The server handed out an upload address")
     assert not any("Retrying" in m for m in messages)
