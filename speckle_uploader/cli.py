@@ -322,7 +322,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
                   f"  try:   SPECKLE_TOKEN={DEMO_TOKEN} speckle-uploader projects --server {server.url}\n"
                   + (f"  blobs: Azure (Azurite) at {azurite.endpoint}\n" if azurite else "")
                   + "Ctrl-C stops it.", file=sys.stderr, flush=True)
-            await asyncio.Event().wait()
+            stop = asyncio.Event()
+            with contextlib.suppress(NotImplementedError):  # SIGTERM stops it too (and Azurite with it)
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -331,7 +334,6 @@ def run_sandbox(args: argparse.Namespace) -> int:
         if azurite is not None:
             azurite.stop()
     return EXIT_OK
-
 
 
 if __name__ == "__main__":

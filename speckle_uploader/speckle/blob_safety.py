@@ -12,6 +12,8 @@ The upload URL and its extra headers come from the Speckle server, which is untr
   ``http`` unless that server is on this computer or the user allowed plain HTTP for it;
 - a header value with a line break fails at once.
 
+Through a proxy (the user's or the system's) the proxy resolves the name: there only the literal checks apply.
+
 Each refusal is one sentence and never retried (:class:`UnsafeBlobRequestError`).
 """
 
