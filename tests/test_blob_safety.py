@@ -213,8 +213,8 @@ async def test_vetting_backend_connects_to_the_vetted_address() -> None:
 
 
 @contextlib.asynccontextmanager
-async def silent_store() -> AsyncIterator[str]:
-    """A loopback 'store' that reads the whole PUT, then never answers."""
+async def stalling_store(first_words: bytes = b"") -> AsyncIterator[str]:
+    """A loopback 'store' that reads the whole PUT, says ``first_words`` (if any), then nothing more."""
     writers: list[asyncio.StreamWriter] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -223,6 +223,8 @@ async def silent_store() -> AsyncIterator[str]:
         length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
                       if line.lower().startswith(b"content-length"))
         await reader.readexactly(length)
+        writer.write(first_words)
+        await writer.drain()
         await reader.read()  # until the client gives up
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -237,9 +239,13 @@ async def silent_store() -> AsyncIterator[str]:
             await asyncio.wait_for(server.wait_closed(), 1)
 
 
+@pytest.mark.parametrize("first_words", [
+    b"",  # silence after the last byte
+    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 100000\r\n\r\n<Error><Code>",  # an answer that never ends
+], ids=["silent", "dripping"])
 @pytest.mark.asyncio
-async def test_the_answer_after_the_last_byte_has_a_deadline(data_file: Path) -> None:
-    async with silent_store() as url, blob_client() as client, asyncio.timeout(30):
-        with pytest.raises(ServerUnreachableError, match="received the whole file but did not answer within"):
+async def test_the_answer_after_the_last_byte_has_a_deadline(data_file: Path, first_words: bytes) -> None:
+    async with stalling_store(first_words) as url, blob_client() as client, asyncio.timeout(30):
+        with pytest.raises(ServerUnreachableError, match="received the file but did not finish answering within"):
             await put_blob(client, url, data_file, data_file.stat().st_size, answer_deadline=0.3,
                            rules=BlobRules("http://127.0.0.1"))

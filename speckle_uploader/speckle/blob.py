@@ -109,13 +109,15 @@ async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *
             body = stream_file(path, size, on_progress, digest=digest, chunk_size=chunk_size, on_done=last_byte_sent)
             request = client.build_request("PUT", url, content=body, headers=send_headers, timeout=PUT_TIMEOUT)
             response = await client.send(request, stream=True)
+            if deadline.when() is None:  # it answered before the last byte: its answer's body is bounded too
+                last_byte_sent()
             try:
                 answer = await _read_capped(response)
             finally:
                 await response.aclose()
     except TimeoutError:
         raise ServerUnreachableError(
-            f"{host} received the whole file but did not answer within {answer_deadline:.0f} s; uploading again.",
+            f"{host} received the file but did not finish answering within {answer_deadline:.0f} s; uploading again.",
         ) from None
     except httpx.TransportError as exc:
         cause = exc.__cause__ or exc.__context__
