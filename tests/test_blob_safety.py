@@ -105,6 +105,13 @@ async def test_header_with_line_break_fails_at_once(headers: dict[str, str], dat
 
 
 @pytest.mark.asyncio
+async def test_header_that_is_not_text_fails_at_once(data_file: Path) -> None:
+    error, store = await refused("https://blobs.example.com/c/f?sig=x", data_file,
+                                 headers={"x-ms-blob-type": 5})  # type: ignore[dict-item]
+    assert "not text" in str(error) and store.requests == []
+
+
+@pytest.mark.asyncio
 async def test_https_server_may_not_downgrade_the_upload_to_plain_http(data_file: Path) -> None:
     error, store = await refused("http://blobs.example.com/c/f?sig=x", data_file, rules=BlobRules(SERVER))
     assert str(error).startswith("speckle.example.com is reached over HTTPS but handed out a plain-HTTP upload address")

@@ -116,6 +116,9 @@ def vet_headers(extra: Mapping[str, str] | None) -> dict[str, str]:
     a name or value with a line break refused."""
     chosen: dict[str, str] = {}
     for name, value in (extra or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise UnsafeBlobRequestError("The server asked for an upload header that is not text; the file was not "
+                                         "sent.")
         if any(ch in _BAD_CHARACTERS for ch in f"{name}{value}") or not name.strip() or ":" in name:
             raise UnsafeBlobRequestError(f"The server asked for an upload header {name.strip()[:40]!r} with a line "
                                          "break or an invalid name; the file was not sent.")
