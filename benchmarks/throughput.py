@@ -1,6 +1,6 @@
 """Throughput and CPU cost, the engine against curl, side by side in one run (benchmarks/README.md).
 
-    python benchmarks/throughput.py [--runs 5] [--shaped-runs 3] [--skip-many] [--no-pin]
+    python benchmarks/throughput.py [--runs 5] [--shaped-runs 3] [--skip-many] [--no-pin] [--azurite-runs 3]
 
 Makes a 1 GiB file and 100 files of 5 MiB of random data (kept in $TMPDIR/speckle-bench), warms the page
 cache, then against benchmarks/sink.py on loopback:
@@ -9,7 +9,11 @@ cache, then against benchmarks/sink.py on loopback:
    for a plain http:// one (MD5 while streaming), and `curl -T -H "Expect:"`, alternated, medians;
 3. the same with the sink limited to 1 Gbit/s;
 4. 100 files of 5 MiB: the engine at concurrency 1, 2 and 4 against one curl uploading them serially
-   (one connection) and curl -Z with 4 in parallel.
+   (one connection) and curl -Z with 4 in parallel;
+5. 1 GiB to Azure Blob Storage as Azurite emulates it (its blobs on disk in a temporary folder), through a
+   SAS URL with ``x-ms-blob-type: BlockBlob``: the engine (no MD5, and MD5 checked against Azure's
+   Content-MD5) against `curl -T` with the same header (``--azurite-runs 0`` leaves it out; skipped, saying
+   why, without Node.js/npm).
 Wall time is the upload alone (the engine reports it from inside its process, curl with %{time_total}).
 CPU seconds: the engine's process time across its threads from the start to the end of the uploads (its
 interpreter start-up and imports, ~0.12 s, left out as the app pays them once); curl's whole run from
@@ -71,20 +75,24 @@ def run(command: list[str]) -> tuple[str, float]:
     return out, usage.ru_utime + usage.ru_stime
 
 
-def engine(url: str, files: list[Path], md5: str, concurrency: int = 1) -> dict[str, float]:
+def engine(url: str, files: list[Path], md5: str, concurrency: int = 1,
+           headers: dict[str, str] | None = None) -> dict[str, float]:
+    extra = [f"--header={name}:{value}" for name, value in (headers or {}).items()]
     out, _process_cpu = run([sys.executable, str(HERE / "put_once.py"), url, *map(str, files), "--md5", md5,
-                             "--concurrency", str(concurrency)])
+                             "--concurrency", str(concurrency), *extra])
     result = json.loads(out)  # CPU of the uploads themselves, all threads: not the interpreter's start-up
     return {"wall": result["wall"], "cpu": result["cpu"], "rss": result["peak_rss_mb"]}
 
 
-def curl(url: str, files: list[Path], parallel: int = 0) -> dict[str, float]:
+def curl(url: str, files: list[Path], parallel: int = 0, headers: dict[str, str] | None = None) -> dict[str, float]:
     command = ["curl", "-sS", "--no-progress-meter", "--fail", "-o", "/dev/null", "-H", "Expect:",
                "-w", "%{time_total}\n"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     if parallel:
         command += ["-Z", "--parallel-max", str(parallel), "--parallel-immediate"]
     for index, path in enumerate(files):
-        command += ["-T", str(path), f"{url}/{index}"]
+        command += ["-T", str(path), url if "?" in url else f"{url}/{index}"]
     started = time.perf_counter()
     out, cpu = run(command)
     # serial: the sum of the transfers; parallel: only the whole invocation tells the truth
@@ -135,11 +143,48 @@ def one_gib(port: int, big: Path, runs: int, title: str) -> dict[str, dict[str, 
     return {name: summarize(name, rows, GIB) for name, rows in results.items()}
 
 
+def azurite_rows(big: Path, runs: int) -> None:
+    """1 GiB to Azurite through a SAS URL: the engine and curl with the same x-ms-blob-type header."""
+    import asyncio
+    import datetime as dt
+
+    from speckle_uploader.sandbox.azure import AzureBlobs
+    from speckle_uploader.sandbox.azurite import AZURITE_VERSION, Azurite, AzuriteUnavailableError
+
+    azurite = Azurite(in_memory=False)
+    try:
+        started = time.perf_counter()
+        azurite.start()
+    except AzuriteUnavailableError as exc:
+        print(f"Azurite row left out: {exc}", flush=True)
+        return
+    try:
+        print(f"1 GiB to Azurite {AZURITE_VERSION} (blobs on disk; started in {time.perf_counter() - started:.1f} s),"
+              " SAS URL, x-ms-blob-type: BlockBlob:", flush=True)
+        blobs = AzureBlobs(azurite.endpoint, container="bench")
+        asyncio.run(blobs.ensure_container())
+        url = blobs.sas_url("bench/one-gib.bin", expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=3))
+        header = {"x-ms-blob-type": "BlockBlob"}
+        names = ("engine, https policy (no MD5)", "engine, http policy (Content-MD5)", "curl -T, same header")
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+        for _ in range(runs):  # alternated, as above
+            results[names[0]].append(engine(url, [big], "off", headers=header))
+            results[names[1]].append(engine(url, [big], "on", headers=header))
+            results[names[2]].append(curl(url, [big], headers=header))
+        rows = {name: summarize(name, found, GIB) for name, found in results.items()}
+        for name in names[:2]:
+            print(f"  {name}: {rows[name]['mbps'] / rows[names[2]]['mbps']:.2f}x curl's rate", flush=True)
+    finally:
+        azurite.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--shaped-runs", type=int, default=3)
     parser.add_argument("--skip-many", action="store_true")
+    parser.add_argument("--skip-sink", action="store_true", help="only the Azurite rows")
+    parser.add_argument("--azurite-runs", type=int, default=3)
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="let the scheduler place everything (default: the endpoint on CPU 1, as a remote "
                              "server would be, the uploaders on CPU 0; steadier figures on a 2-core machine)")
@@ -149,6 +194,9 @@ def main() -> None:
     print(f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
           f" · {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
     big, small = make_files()
+    if args.skip_sink:
+        azurite_rows(big, args.azurite_runs)
+        return
     sink, shaped = start_sink(PORT, None, args.pin), start_sink(SHAPED_PORT, 1e9, args.pin)
     try:
         alone = statistics.median(endpoint_alone(PORT, big) for _ in range(3))
@@ -179,6 +227,8 @@ def main() -> None:
     finally:
         sink.terminate()
         shaped.terminate()
+    if args.azurite_runs:
+        azurite_rows(big, args.azurite_runs)
 
 
 if __name__ == "__main__":

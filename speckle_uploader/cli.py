@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--data-dir", type=Path, help="where uploaded blobs go (default: a temporary folder)")
     sandbox.add_argument("--blob-mbps", type=float, help="limit each upload's speed, in megabits per second "
                                                          "(default: as fast as this machine goes)")
+    sandbox.add_argument("--blob", choices=["s3", "azure"], default="s3",
+                         help="where upload links point: the sandbox's own S3-like store (default), or Azure Blob "
+                              "Storage (Azurite, installed from npm on first use)")
     return parser
 
 
@@ -303,16 +306,33 @@ def run_sandbox(args: argparse.Namespace) -> int:
                            processing_seconds=args.processing_seconds,
                            blob_bytes_per_second=args.blob_mbps * 125_000 if args.blob_mbps else None)
 
+    azurite = None
+    if args.blob == "azure":
+        from speckle_uploader.sandbox.azurite import AzuriteUnavailableError, start_for_sandbox
+
+        try:
+            azurite = start_for_sandbox(config)
+        except AzuriteUnavailableError as exc:
+            raise CliError(f"--blob azure needs Azurite: {exc}") from None
+
     async def serve() -> None:
         async with SandboxServer(config, host=args.host, port=args.port, data_dir=args.data_dir) as server:
             print(f"Speckle sandbox ({args.flavor}) at {server.url}\n"
                   f"  token: {DEMO_TOKEN}\n"
                   f"  try:   SPECKLE_TOKEN={DEMO_TOKEN} speckle-uploader projects --server {server.url}\n"
-                  "Ctrl-C stops it.", file=sys.stderr, flush=True)
-            await asyncio.Event().wait()
+                  + (f"  blobs: Azure (Azurite) at {azurite.endpoint}\n" if azurite else "")
+                  + "Ctrl-C stops it.", file=sys.stderr, flush=True)
+            stop = asyncio.Event()
+            with contextlib.suppress(NotImplementedError):  # SIGTERM stops it too (and Azurite with it)
+                asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve())
+    finally:
+        if azurite is not None:
+            azurite.stop()
     return EXIT_OK
 
 

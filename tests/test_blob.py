@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ from speckle_uploader.speckle.errors import (
     BlobStorageError,
     EtagMismatchError,
     FileProblemError,
+    SpeckleError,
     UnexpectedResponseError,
 )
 
@@ -126,28 +127,51 @@ async def test_missing_etag(data_file: Path) -> None:
     [
         (403, "AccessDenied", "Request has expired", "The upload link expired", True),
         (403, "SignatureDoesNotMatch", "The request signature we calculated does not match",
-         "Blob storage refused the upload", True),
+         "Blob storage did not accept the upload link", True),
+        (403, "AccessDenied", "Access Denied", "Blob storage refused to store the file", False),
         (400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
          "Blob storage says the file is too large", False),
-        (503, "SlowDown", "Please reduce your request rate.", "Blob storage had a problem", True),
+        (503, "SlowDown", "Please reduce your request rate.", "Blob storage is busy", True),
+        (500, "InternalError", "We encountered an internal error. Please try again.", "Blob storage had a problem",
+         True),
+        (400, "BadDigest", "The Content-MD5 you specified did not match what we received.",
+         "Blob storage received different bytes than were sent", True),
     ],
 )
 @pytest.mark.asyncio
 async def test_s3_xml_errors_are_readable(data_file: Path, status: int, code: str, message: str, sentence: str,
                                           retryable: bool) -> None:
-    xml = f'<?xml version="1.0"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
+    xml = (f'<?xml version="1.0"?><Error><Code>{code}</Code><Message>{message}</Message>'
+           "<RequestId>4442587FB7D0A2F9</RequestId></Error>")
 
     async def handler(request: httpx.Request) -> httpx.Response:
         await request.aread()
-        return httpx.Response(status, text=xml)
+        return httpx.Response(status, text=xml, headers={"x-amz-request-id": "4442587FB7D0A2F9"})
 
     async with storage(handler) as client:
-        with pytest.raises(BlobStorageError) as caught:
+        with pytest.raises(SpeckleError) as caught:
             await put_blob(client, URL, data_file, data_file.stat().st_size)
     assert str(caught.value).startswith(sentence)
     assert f"{code}: {message}" in str(caught.value)
+    assert "4442587FB7D0A2F9" not in str(caught.value)
     assert caught.value.retryable is retryable
     assert caught.value.server_message == message
+
+
+@pytest.mark.asyncio
+async def test_an_endless_error_answer_is_read_only_so_far(data_file: Path) -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"<Error><Code>InvalidArgument</Code><Message>"
+        while True:
+            yield b"x" * 65536
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(400, content=endless())
+
+    async with storage(handler) as client:
+        with pytest.raises(BlobStorageError, match=r"^Blob storage rejected the upload \(HTTP 400"):
+            await put_blob(client, URL, data_file, data_file.stat().st_size)
 
 
 @pytest.mark.asyncio

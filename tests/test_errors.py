@@ -46,7 +46,10 @@ def test_retryable_errors() -> None:
     assert error_from_graphql(gql_error("USER_INPUT_ERROR", "ETag mismatch: expected x")).retryable
     assert not error_from_graphql(gql_error("FORBIDDEN", "no")).retryable
     assert e.BlobStorageError("x", status=503).retryable
-    assert e.BlobStorageError("x", status=403).retryable  # an expired link: ask for a new one
+    assert e.BlobLinkExpiredError("x", status=403).retryable  # an expired link: ask for a new one
+    assert not e.BlobStorageError("x", status=403).retryable  # a refusal: the same again would be refused
+    assert e.BlobThrottledError("x", status=503).retryable
+    assert not e.UnsafeBlobRequestError("x").retryable
     assert not e.BlobStorageError("x", status=400).retryable
 
 

@@ -8,6 +8,7 @@ arguments.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,6 +41,9 @@ def schema_sdl(flavor: Flavor) -> str:
     return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCHEMA_FILES[flavor])
 
 
+FetchBlob = Callable[[str, str], Awaitable[None]]
+
+
 @cache
 def schema_for(flavor: Flavor) -> GraphQLSchema:
     return build_schema(schema_sdl(flavor))
@@ -49,12 +53,13 @@ class Context:
     """Per request: who is asking, and where the server lives (for upload URLs)."""
 
     def __init__(self, store: Store, user: User | None, base_url: str, sign_url: Any,
-                 background: set[asyncio.Task[None]]) -> None:
+                 background: set[asyncio.Task[None]], fetch_blob: FetchBlob | None = None) -> None:
         self.store = store
         self.user = user
         self.base_url = base_url
         self.sign_url = sign_url  # (project_id, blob_id) -> presigned URL
         self.background = background  # the server's: simulated imports outlive the request
+        self.fetch_blob = fetch_blob  # (project_id, blob_id): learn what external storage holds, before registering
 
 
 def _error(exc: SandboxError) -> GraphQLError:
@@ -305,28 +310,38 @@ class Mutation:
         def generateUploadUrl(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
             ctx = _ctx(info)
             blob = store.new_blob(input["projectId"], input["fileName"], ctx.user)
-            headers = [{"header": "x-ms-blob-type", "value": "BlockBlob"}] if store.flavor is Flavor.CLOUD else []
+            azure = store.config.azure
+            blob_type = azure.blob_type_header if azure is not None else store.flavor is Flavor.CLOUD
+            headers = [{"header": "x-ms-blob-type", "value": "BlockBlob"}] if blob_type else []
             return {"url": ctx.sign_url(blob.project_id, blob.id), "fileId": blob.id,
                     "additionalRequestHeaders": headers}
 
         @guarded
-        def startFileImport(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        def startFileImport(info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
             ctx = _ctx(info)
             if store.flavor is Flavor.CLOUD:
                 # On the cloud since 2026.9 the old mutation refuses every file.
                 raise SandboxError("UNSUPPORTED_FILE_TYPE", "The provided file type is not supported for importing.")
-            upload = store.start_file_import(input["projectId"], input["modelId"], input["fileId"], input["etag"],
-                                             ctx.user)
-            _spawn(ctx, process_file_upload(store, upload))
-            return file_upload_node(upload, store)
+
+            def register() -> dict[str, Any]:
+                upload = store.start_file_import(input["projectId"], input["modelId"], input["fileId"], input["etag"],
+                                                 ctx.user)
+                _spawn(ctx, process_file_upload(store, upload))
+                return file_upload_node(upload, store)
+
+            return _after_fetch(ctx, input, register)
 
         @guarded
-        def startFileIngestion(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        def startFileIngestion(info: GraphQLResolveInfo, input: dict[str, Any]) -> Any:
             ctx = _ctx(info)
-            ingestion = store.start_file_ingestion(input["projectId"], input["modelId"], input["fileId"],
-                                                   input["etag"], ctx.user)
-            _spawn(ctx, process_ingestion(store, ingestion))
-            return ingestion_node(ingestion)
+
+            def register() -> dict[str, Any]:
+                ingestion = store.start_file_ingestion(input["projectId"], input["modelId"], input["fileId"],
+                                                       input["etag"], ctx.user)
+                _spawn(ctx, process_ingestion(store, ingestion))
+                return ingestion_node(ingestion)
+
+            return _after_fetch(ctx, input, register)
 
         return {"generateUploadUrl": generateUploadUrl, "startFileImport": startFileImport,
                 "startFileIngestion": startFileIngestion}
@@ -341,6 +356,22 @@ class Mutation:
             return ingestion_node(ingestion)
 
         return {"modelIngestionMutations": {"requestCancellation": requestCancellation}}
+
+
+def _after_fetch(ctx: Context, input: dict[str, Any], register: Callable[[], dict[str, Any]]) -> Any:
+    """``register()`` at once, or, where the bytes live in external storage, once they have been looked at."""
+    fetch = ctx.fetch_blob
+    if fetch is None:
+        return register()
+
+    async def later() -> dict[str, Any]:
+        await fetch(str(input["projectId"]), str(input["fileId"]))
+        try:
+            return register()
+        except SandboxError as exc:
+            raise _error(exc) from None
+
+    return later()
 
 
 def _spawn(ctx: Context, coro: Any) -> None:

@@ -10,6 +10,7 @@ or an S3 XML error.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -84,11 +85,17 @@ class Sandbox:
         self.app.router.add_post("/api/file/{file_type}/{project_id}/{model_name}", self.rest_upload)
         self.app.router.add_get("/", self.index)
         self.app.on_shutdown.append(self._close_websockets)  # before aiohttp waits for handlers to finish
+        if self.config.azure is not None:
+            self.app.on_startup.append(self._azure_container)
         self.app.on_cleanup.append(self._cleanup)
 
     @property
     def flavor(self) -> Flavor:
         return self.config.flavor
+
+    async def _azure_container(self, _app: web.Application) -> None:
+        assert self.config.azure is not None
+        await self.config.azure.ensure_container()
 
     async def _close_websockets(self, _app: web.Application) -> None:
         await self.drop_websockets()
@@ -131,6 +138,9 @@ class Sandbox:
         if self.config.expire_next_urls > 0:
             self.config.expire_next_urls -= 1
             expires = int(time.time()) - 1
+        if self.config.azure is not None:
+            until = dt.datetime.fromtimestamp(expires, dt.UTC)
+            return self.config.azure.sas_url(f"{project_id}/{blob_id}", expiry=until)
         path = f"/blob/{BUCKET}/assets/{project_id}/{blob_id}"
         signature = hmac.new(self.secret, f"PUT\n{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
         return (f"{self.base_url}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={expires}"
@@ -185,7 +195,8 @@ class Sandbox:
         errors = validate(schema, document)
         if errors:
             return _gql_error(400, errors[0].message, "GRAPHQL_VALIDATION_FAILED")
-        context = Context(self.store, user, self.base_url, self.sign_url, self.background)
+        context = Context(self.store, user, self.base_url, self.sign_url, self.background,
+                          self.fetch_azure_blob if self.config.azure is not None else None)
         result = execute(schema, document, root_value=_Root(self.store), context_value=context,
                          variable_values=body.get("variables") or {}, operation_name=body.get("operationName"))
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
@@ -198,6 +209,18 @@ class Sandbox:
         return web.json_response(payload)
 
     # -- blob storage --------------------------------------------------------------------------
+    async def fetch_azure_blob(self, project_id: str, blob_id: str) -> None:
+        """Before registering an upload: what Azure holds for it (ETag, size, bytes), as the real server asks."""
+        blob = self.store.blobs.get(blob_id)
+        azure = self.config.azure
+        if blob is None or blob.project_id != project_id or azure is None or blob.etag is not None:
+            return
+        target = self.data_dir / "blobs" / blob.id
+        found = await azure.fetch(f"{project_id}/{blob_id}", target)
+        if found is not None:
+            blob.etag, blob.size = found
+            blob.path = target
+
     async def put_blob(self, request: web.Request) -> web.Response:
         query = request.query
         path = request.path

@@ -13,6 +13,10 @@ import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from speckle_uploader.sandbox.azure import AzureBlobs
 
 CLOUD_EXTENSIONS = frozenset(
     {"ifc", "rvt", "nwc", "nwd", "dwg", "3dm", "obj", "skp", "step", "stp", "dgn", "vwx", "smc"}
@@ -161,6 +165,8 @@ class SandboxConfig:
     cut_next_uploads: int = 0
     expire_next_urls: int = 0
     seed: int = 7
+    # Upload links to Azure Blob Storage (Azurite) instead of the sandbox's own S3-like store.
+    azure: AzureBlobs | None = None
 
 
 class Store:

@@ -95,9 +95,10 @@ class _PresignedBackend(IngestionBackend):
 
     async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:
         upload = await self.client.generate_upload_url(target.project_id, path.name, cloud=self.cloud)
+        http = self.client.http
         receipt = await put_blob(
-            self.client.http.client, upload.url, path, size,
-            headers=upload.additional_headers, on_progress=on_progress,
+            http.blob_client, upload.url, path, size,
+            headers=upload.additional_headers, on_progress=on_progress, rules=http.blob_rules,
         )
         return StoredFile(file_id=upload.file_id, etag=receipt.etag)
 

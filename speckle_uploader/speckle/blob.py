@@ -8,17 +8,19 @@ only moves bytes.
 Integrity: over HTTPS, TLS authenticates every byte on the way, so the bytes stored are the bytes read;
 hashing them again would cost a CPU core at ~600 MB/s and halve a fast upload (benchmarks/README.md), and
 an S3 bucket with SSE-KMS answers ETags that look like an MD5 but are not one. Over plain HTTP (a LAN
-MinIO, the sandbox) nothing else checks the bytes, so the MD5 is computed while streaming and compared
-with a plain-MD5 ETag. Either way a file saved while it uploads is caught by the job queue (its size and
-modification time, before and after), for every kind of server.
+MinIO, the sandbox, Azurite) nothing else checks the bytes, so the MD5 is computed while streaming and
+compared with what the store returns (``blob_stores.check_integrity``). Either way a file saved while it
+uploads is caught by the job queue (its size and modification time, before and after).
+
+Bounds: where the PUT may go and what it carries is vetted first (``blob_safety``); a file over the store's
+single-PUT limit is refused before sending; the store's answer must come within ``ANSWER_DEADLINE`` of the
+last byte (read timeouts alone are between bytes) and is read up to ``ANSWER_LIMIT`` bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,17 +29,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from speckle_uploader.speckle.errors import (
-    BlobStorageError,
-    EtagMismatchError,
-    FileProblemError,
-    ServerUnreachableError,
-    UnexpectedResponseError,
-)
+from speckle_uploader.speckle import blob_stores
+from speckle_uploader.speckle.blob_safety import BlobRules, vet_headers, vet_url
+from speckle_uploader.speckle.errors import FileProblemError, ServerUnreachableError, UnexpectedResponseError
 
 CHUNK_SIZE = 1024 * 1024
 PUT_TIMEOUT = httpx.Timeout(60.0, connect=15.0, read=300.0)
-_PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
+ANSWER_DEADLINE = 300.0  # seconds from the last byte sent to the store's whole answer
+ANSWER_LIMIT = 64 * 1024  # an error answer is a few hundred bytes of XML
 
 ProgressCallback = Callable[[int], None]
 
@@ -62,8 +61,10 @@ def _read_chunk(handle: IO[bytes], digest: hashlib._Hash | None, size: int) -> b
 
 
 async def stream_file(path: Path, size: int, on_progress: ProgressCallback | None, *,
-                      digest: hashlib._Hash | None = None, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
-    """Yield exactly ``size`` bytes of ``path``; a file that changes length meanwhile is an error."""
+                      digest: hashlib._Hash | None = None, chunk_size: int = CHUNK_SIZE,
+                      on_done: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
+    """Yield exactly ``size`` bytes of ``path``; a file that changes length meanwhile is an error.
+    ``on_done`` is called once the last byte has been handed over."""
     sent = 0
     with path.open("rb") as handle:
         while sent < size:
@@ -76,29 +77,48 @@ async def stream_file(path: Path, size: int, on_progress: ProgressCallback | Non
                 on_progress(sent)
         if await asyncio.to_thread(handle.read, 1):
             raise FileProblemError(f"{path.name} grew while it was being uploaded.")
+    if on_done is not None:
+        on_done()
 
 
 async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *,
                    headers: dict[str, str] | None = None, on_progress: ProgressCallback | None = None,
-                   chunk_size: int = CHUNK_SIZE, verify_md5: bool | None = None) -> BlobReceipt:
+                   chunk_size: int = CHUNK_SIZE, verify_md5: bool | None = None, rules: BlobRules | None = None,
+                   answer_deadline: float = ANSWER_DEADLINE) -> BlobReceipt:
     """PUT the file to ``url``; return the ETag verbatim. Raises typed errors for every refusal.
 
+    ``client`` should be a blob-only client (``blob_safety.blob_client``: no cookies, vetted addresses).
+    ``headers`` are the server's ``additionalRequestHeaders``; ``rules`` say who handed out the URL.
     ``verify_md5`` None decides by the URL's scheme (:func:`verifies_md5`).
     """
+    vet_url(url, rules or BlobRules())
     send_headers = {"Content-Type": "application/octet-stream"}
-    send_headers.update({k: v for k, v in (headers or {}).items() if k.lower() != "authorization"})
+    send_headers.update(vet_headers(headers))
     send_headers["Content-Length"] = str(size)
+    blob_stores.check_size(url, size, path.name)
     if verify_md5 is None:
         verify_md5 = verifies_md5(url)
     digest = hashlib.md5(usedforsecurity=False) if verify_md5 else None
     host = urlsplit(url).netloc
+    loop = asyncio.get_running_loop()
     try:
-        response = await client.put(
-            url,
-            content=stream_file(path, size, on_progress, digest=digest, chunk_size=chunk_size),
-            headers=send_headers,
-            timeout=PUT_TIMEOUT,
-        )
+        async with asyncio.timeout(None) as deadline:
+            def last_byte_sent() -> None:
+                deadline.reschedule(loop.time() + answer_deadline)
+
+            body = stream_file(path, size, on_progress, digest=digest, chunk_size=chunk_size, on_done=last_byte_sent)
+            request = client.build_request("PUT", url, content=body, headers=send_headers, timeout=PUT_TIMEOUT)
+            response = await client.send(request, stream=True)
+            if deadline.when() is None:  # it answered before the last byte: its answer's body is bounded too
+                last_byte_sent()
+            try:
+                answer = await _read_capped(response)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise ServerUnreachableError(
+            f"{host} received the file but did not finish answering within {answer_deadline:.0f} s; uploading again.",
+        ) from None
     except httpx.TransportError as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, FileProblemError):
@@ -107,47 +127,20 @@ async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *
             f"The upload to {host} broke off: {exc or type(exc).__name__}.", server_message=str(exc)
         ) from exc
     if response.status_code >= 300:
-        raise storage_error(response)
+        raise blob_stores.error_for(response.status_code, response.headers, answer, url, send_headers)
     etag = response.headers.get("ETag")
     if not etag:
         raise UnexpectedResponseError(f"{host} accepted the file but sent no ETag; the server cannot verify it.")
     md5 = digest.hexdigest() if digest is not None else None
-    plain = _PLAIN_MD5_ETAG.match(etag)
-    if md5 is not None and plain and plain.group(1).lower() != md5:
-        raise EtagMismatchError(
-            f"Blob storage stored different bytes than were sent (ETag {etag}, sent MD5 {md5}); upload again.",
-            server_message=etag,
-        )
+    blob_stores.check_integrity(response.headers, md5)
     return BlobReceipt(etag=etag, md5=md5, size=size)
 
 
-def storage_error(response: httpx.Response) -> BlobStorageError:
-    """S3 answers ``<Error><Code>..</Code><Message>..</Message></Error>``; Azure much the same."""
-    code, message = _xml_error(response.text)
-    detail = ": ".join(part for part in (code, message) if part) or response.reason_phrase
-    if response.status_code == 403 and "expired" in (message or "").lower():
-        sentence = "The upload link expired before the upload finished"
-    elif response.status_code == 403:
-        sentence = "Blob storage refused the upload"
-    elif response.status_code == 413 or code == "EntityTooLarge":
-        sentence = "Blob storage says the file is too large"
-    elif response.status_code >= 500:
-        sentence = "Blob storage had a problem"
-    else:
-        sentence = "Blob storage rejected the upload"
-    return BlobStorageError(
-        f"{sentence} (HTTP {response.status_code}, {detail}).",
-        status=response.status_code,
-        server_message=message or response.text[:500] or None,
-        code=code,
-    )
-
-
-def _xml_error(text: str) -> tuple[str | None, str | None]:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError:
-        return None, None
-    code = root.findtext("Code") or root.findtext("{*}Code")
-    message = root.findtext("Message") or root.findtext("{*}Message")
-    return code, message
+async def _read_capped(response: httpx.Response) -> str:
+    """The answer's body, up to ``ANSWER_LIMIT`` bytes (the rest is not read)."""
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) >= ANSWER_LIMIT:
+            break
+    return bytes(data[:ANSWER_LIMIT]).decode("utf-8", errors="replace")

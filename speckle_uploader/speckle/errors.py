@@ -77,12 +77,35 @@ class ServerFailureError(SpeckleError):
 
 
 class BlobStorageError(SpeckleError):
-    """The presigned PUT was refused by the storage service."""
+    """The presigned PUT was refused by the storage service (S3-compatible or Azure).
 
-    def __init__(self, message: str, *, status: int, **kwargs: str | None) -> None:
+    By default passing troubles (5xx, 408, 429) are retried and refusals are not; the store's own code can
+    say otherwise (``speckle/blob_stores.py`` decides)."""
+
+    def __init__(self, message: str, *, status: int, retryable: bool | None = None, **kwargs: str | None) -> None:
         super().__init__(message, **kwargs)
         self.status = status
-        self.retryable = status >= 500 or status in (403, 408, 429)
+        self.retryable = status >= 500 or status in (408, 429) if retryable is None else retryable
+
+
+class BlobLinkExpiredError(BlobStorageError):
+    """The presigned URL is no longer valid: a fresh link and a new PUT will do (the queue's retry does both)."""
+
+    def __init__(self, message: str, *, status: int, **kwargs: str | None) -> None:
+        super().__init__(message, status=status, retryable=True, **kwargs)
+
+
+class BlobThrottledError(RateLimitedError):
+    """Blob storage asks us to slow down (S3 ``SlowDown``, Azure ``ServerBusy``, 503/429): retried with backoff."""
+
+    def __init__(self, message: str, *, status: int, retry_after: float | None = None, **kwargs: str | None) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
+        self.status = status
+
+
+class UnsafeBlobRequestError(SpeckleError):
+    """The server handed out an upload URL or header the app will not use (a refused scheme or address, a
+    downgrade to plain HTTP, a header value with a line break). Never retried: the server would do it again."""
 
 
 class CancellationRefusedError(SpeckleError):

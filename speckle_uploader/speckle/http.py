@@ -1,7 +1,8 @@
 """The one HTTP connection per Speckle server, and how its answers become data or typed errors.
 
 The token is added per request to the Speckle server only: the shared ``httpx.AsyncClient`` carries no
-``Authorization`` default, so a request to blob storage can never leak it.
+``Authorization`` default. Blob storage gets a client of its own (``blob_client``: no cookie jar, vetted
+addresses, see ``blob_safety``), so neither the token nor the Speckle server's cookies can reach it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import truststore
 
+from speckle_uploader.speckle.blob_safety import BlobRules, blob_client
 from speckle_uploader.speckle.errors import (
     EtagMismatchError,
     FileTooLargeError,
@@ -42,14 +44,29 @@ class SpeckleHttp:
     """GraphQL and REST calls to one server, on one reused ``httpx.AsyncClient``."""
 
     def __init__(self, server_url: str, token: str | None, *, client: httpx.AsyncClient | None = None,
-                 proxy: str | None = None) -> None:
+                 proxy: str | None = None, allow_plain_http_blobs: bool = False) -> None:
         self.server_url = normalise_server_url(server_url)
         self._token = token
         self._owns_client = client is None
+        self._proxy = proxy or system_proxy()
         self.client = client or httpx.AsyncClient(
             timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=False,
-            verify=tls_context(), proxy=proxy or system_proxy(),
+            verify=tls_context(), proxy=self._proxy,
         )
+        # The user allowed plain-HTTP upload addresses from this (https) server.
+        self.allow_plain_http_blobs = allow_plain_http_blobs
+        self._blob_client: httpx.AsyncClient | None = None
+
+    @property
+    def blob_client(self) -> httpx.AsyncClient:
+        """The client for presigned blob-storage PUTs only (made on first use, closed with this one)."""
+        if self._blob_client is None:
+            self._blob_client = blob_client(verify=tls_context(), proxy=self._proxy, user_agent=USER_AGENT)
+        return self._blob_client
+
+    @property
+    def blob_rules(self) -> BlobRules:
+        return BlobRules(self.server_url, allow_plain_http=self.allow_plain_http_blobs)
 
     @property
     def host(self) -> str:
@@ -59,6 +76,9 @@ class SpeckleHttp:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
     async def aclose(self) -> None:
+        if self._blob_client is not None:
+            await self._blob_client.aclose()
+            self._blob_client = None
         if self._owns_client:
             await self.client.aclose()
 

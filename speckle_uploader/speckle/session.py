@@ -31,12 +31,15 @@ class Session:
         await self.client.aclose()
 
 
-async def sign_in(server_url: str, token: str, *, proxy: str | None = None, live: bool = True) -> Session:
+async def sign_in(server_url: str, token: str, *, proxy: str | None = None, live: bool = True,
+                  allow_plain_http_blobs: bool = False) -> Session:
     """Check the token (``activeUser``) and detect the server's upload API; raises typed errors.
 
-    The token is checked over HTTP first: a websocket would accept a bad one and stay silent."""
+    The token is checked over HTTP first: a websocket would accept a bad one and stay silent.
+    ``allow_plain_http_blobs``: the user lets this https server hand out plain-HTTP upload addresses."""
     mask_secret(token)
-    client = SpeckleClient(server_url, token, http=SpeckleHttp(server_url, token, proxy=proxy))
+    http = SpeckleHttp(server_url, token, proxy=proxy, allow_plain_http_blobs=allow_plain_http_blobs)
+    client = SpeckleClient(server_url, token, http=http)
     try:
         user = await client.active_user()
         server = await client.server_info()
