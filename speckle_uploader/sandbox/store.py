@@ -161,6 +161,9 @@ class SandboxConfig:
     cut_next_uploads: int = 0
     expire_next_urls: int = 0
     seed: int = 7
+    # A server that misbehaves on purpose (sandbox/hostile.py names the behaviours), and how slowly it stalls.
+    hostile: frozenset[str] = frozenset()
+    hostile_interval: float = 10.0
 
 
 class Store:

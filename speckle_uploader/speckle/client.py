@@ -17,6 +17,7 @@ from speckle_uploader.speckle.errors import (
 )
 from speckle_uploader.speckle.http import SpeckleHttp
 from speckle_uploader.speckle.models import Model, Page, Project, ServerInfo, UploadUrl, User
+from speckle_uploader.text import unicode_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,7 +102,7 @@ class SpeckleClient:
 
     async def find_model(self, project_id: str, name: str) -> Model | None:
         """The model named ``name`` (case-insensitive, as the server lower-cases names), or None."""
-        wanted = name.strip().lower()
+        wanted = unicode_text(name).strip().lower()  # as the server got it (see http.wire_safe)
         async for page in follow_pages(lambda cursor: self.models(project_id, search=wanted, cursor=cursor)):
             for model in page.items:
                 if model.name.lower() == wanted:

@@ -128,7 +128,7 @@ class SpeckleHttp:
         loop = asyncio.get_running_loop()
         streaming = content is not None and not isinstance(content, bytes)
         try:
-            async with asyncio.timeout(None if streaming else loop.time() + self.deadline) as scope:
+            async with asyncio.timeout_at(None if streaming else loop.time() + self.deadline) as scope:
                 if streaming:
                     assert content is not None and not isinstance(content, bytes)
                     content = self._deadline_after(content, scope)
