@@ -120,7 +120,7 @@ async def test_a_repeated_cursor_ends_the_paging(hostile: ThreadedSandbox) -> No
     client = SpeckleClient(hostile.url, DEMO_TOKEN)
     try:
         async with asyncio.timeout(30):
-            assert await client.find_model(project_id(hostile), "no such model") is None
+            assert await client.find_model(project_id(hostile), "arch") is None  # "architecture" matches the search
             projects = [p async for p in client.all_projects()]
     finally:
         await client.aclose()
