@@ -19,6 +19,7 @@ from speckle_uploader.speckle import operations as ops
 from speckle_uploader.speckle.client import SpeckleClient
 from speckle_uploader.speckle.errors import ServerUnreachableError, UnexpectedResponseError
 from speckle_uploader.speckle.http import SpeckleHttp
+from speckle_uploader.speckle.legacy_rest import upload_legacy
 from speckle_uploader.speckle.subscriptions import SubscriptionClient
 from tests.conftest import ROOT, SAMPLES, project_id, start_sandbox
 from tests.keyrings import MemoryKeyring
@@ -37,6 +38,13 @@ def hostile() -> Iterator[ThreadedSandbox]:
 def set_hostile(server: ThreadedSandbox, *tricks: str, interval: float = 10.0) -> None:
     server.call(setattr, server.sandbox.config, "hostile_interval", interval)
     server.call(setattr, server.sandbox.config, "hostile", frozenset(tricks))
+
+
+@pytest.fixture
+def legacy_sandbox() -> Iterator[ThreadedSandbox]:
+    server = start_sandbox(Flavor.LEGACY)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -112,6 +120,24 @@ async def test_an_endless_answer_is_refused_past_the_cap(hostile: ThreadedSandbo
     finally:
         await http.aclose()
     assert "the server's answer was too large" in str(caught.value).lower()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("trick", ["stall-rest", "endless-rest"])
+async def test_the_legacy_upload_answer_is_bounded_too(legacy_sandbox: ThreadedSandbox, trick: str) -> None:
+    """The deadline counts from the last byte sent (a big file may take hours to send); the answer is capped."""
+    set_hostile(legacy_sandbox, trick, interval=0.3)
+    # A short deadline where the answer trickles; a long one where the cap must be what stops it.
+    http = SpeckleHttp(legacy_sandbox.url, DEMO_TOKEN, deadline=1.0 if trick == "stall-rest" else 60.0)
+    sample = SAMPLES / "simple-wall.ifc"
+    try:
+        async with asyncio.timeout(120):
+            with pytest.raises((ServerUnreachableError, UnexpectedResponseError)) as caught:
+                await upload_legacy(http, project_id(legacy_sandbox), "architecture", sample, sample.stat().st_size)
+    finally:
+        await http.aclose()
+    expected = "did not finish its answer within 1 s" if trick == "stall-rest" else "answer was too large"
+    assert expected in str(caught.value)
 
 
 @pytest.mark.asyncio

@@ -11,6 +11,8 @@ sandbox's answers in one middleware, so the honest code stays honest:
 - ``stall``: GraphQL answers one byte every ``hostile_interval`` seconds (after sign-in; ``stall-sign-in``
   from the first request).
 - ``endless-body``: GraphQL answers (after sign-in) are a JSON string that never ends.
+- ``stall-rest``, ``endless-rest``: the legacy REST upload takes the whole file, then trickles its answer or
+  never ends it.
 - ``repeat-cursor``: project and model pages always say there is a next page, with the same cursor.
 - ``html``: every GraphQL answer is a captive portal's HTML page.
 - ``nested-json``: sign-in's ``activeUser`` answer is nested 100,000 levels deep.
@@ -60,6 +62,14 @@ def middleware(sandbox: Sandbox) -> Any:
     @web.middleware
     async def hostile(request: web.Request, handler: Handler) -> web.StreamResponse:
         tricks: frozenset[str] = sandbox.config.hostile
+        if tricks and request.path.startswith("/api/file/") and tricks & {"stall-rest", "endless-rest"}:
+            async for _chunk in request.content.iter_any():  # the whole upload first: the answer is what stalls
+                pass
+            if "stall-rest" in tricks:
+                log.stalled += 1
+                return await _trickle(request, sandbox.config.hostile_interval)
+            log.endless += 1
+            return await _endless(request)
         if not tricks or request.path != "/graphql":
             return await handler(request)
         if request.method == "GET":
