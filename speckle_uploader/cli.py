@@ -292,7 +292,7 @@ def show_history(args: argparse.Namespace) -> int:
                 continue
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.finished_at or job.created_at))
             where = job.version_url(job_server) or job.message
-            print(f"{when}  {job.state.value:<12} {job.file_name} → {job.model_name}: {where}")
+            print(clean_server_text(f"{when}  {job.state.value:<12} {job.file_name} → {job.model_name}: {where}"))
     finally:
         history.close()
     return EXIT_OK
