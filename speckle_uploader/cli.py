@@ -22,6 +22,7 @@ from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.logs import setup_logging
 from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay, job_result
 from speckle_uploader.speckle import CLOUD_URL, Session, SpeckleError, normalise_server_url, sign_in
+from speckle_uploader.text import clean_server_text, clean_token
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 TOKEN_ENV = "SPECKLE_TOKEN"
@@ -117,10 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         runners = {"upload": upload, "watch": watch, "login": login, "logout": logout, "projects": list_projects}
         return asyncio.run(runners[args.command](args))
     except CliError as exc:
-        print(f"speckle-uploader: {exc}", file=sys.stderr)
+        print(f"speckle-uploader: {clean_server_text(exc)}", file=sys.stderr)
         return exc.code
     except SpeckleError as exc:
-        print(f"speckle-uploader: {exc}", file=sys.stderr)
+        print(f"speckle-uploader: {clean_server_text(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("speckle-uploader: interrupted", file=sys.stderr)
@@ -141,11 +142,18 @@ def _server(value: str) -> str:
         raise CliError(str(exc)) from None
 
 
+def _token(raw: str, where: str) -> str:
+    try:
+        return clean_token(raw)
+    except ValueError as exc:
+        raise CliError(f"{where}: {exc}") from None
+
+
 def find_token(server_url: str, store: CredentialStore | None = None) -> str:
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = _token(os.environ.get(TOKEN_ENV, ""), TOKEN_ENV)
     if token:
         return token
-    token = (store or CredentialStore()).get(server_url) or ""
+    token = _token((store or CredentialStore()).get(server_url) or "", "The stored token")
     if not token:
         raise CliError(f"No token for {server_url}: set {TOKEN_ENV}, or run "
                        f"`speckle-uploader login --server {server_url}` once.")
@@ -226,17 +234,17 @@ def _summary(jobs: list[Job], server_url: str) -> None:
     print(f"{len(done)} of {len(jobs)} files became model versions.", file=sys.stderr)
     for job in jobs:
         if job.state is JobState.SUCCESS:
-            print(f"  ✓ {job.file_name} → {job.version_url(server_url)}", file=sys.stderr)
+            print(f"  ✓ {clean_server_text(job.file_name)} → {job.version_url(server_url)}", file=sys.stderr)
         else:
-            print(f"  ✗ {job.file_name}: {job.message}", file=sys.stderr)
+            print(f"  ✗ {clean_server_text(job.file_name)}: {clean_server_text(job.message)}", file=sys.stderr)
 
 
 async def login(args: argparse.Namespace) -> int:
     server_url = _server(args.server)
     if args.token_stdin:
-        token = sys.stdin.readline().strip()
+        token = _token(sys.stdin.readline(), "The token")
     else:
-        token = getpass.getpass(f"Personal access token for {server_url} (input hidden): ").strip()
+        token = _token(getpass.getpass(f"Personal access token for {server_url} (input hidden): "), "The token")
     if not token:
         raise CliError("No token given.")
     session = await sign_in(server_url, token)
@@ -244,7 +252,8 @@ async def login(args: argparse.Namespace) -> int:
     result = CredentialStore().save(server_url, token)
     if not result.stored:
         raise CliError(result.reason + f" Use the {TOKEN_ENV} environment variable instead.")
-    print(f"Signed in to {session.server.name} as {session.user.name}; the token is in the keychain.",
+    print(f"Signed in to {clean_server_text(session.server.name)} as {clean_server_text(session.user.name)}; "
+          "the token is in the keychain.",
           file=sys.stderr)
     return EXIT_OK
 
@@ -259,15 +268,10 @@ async def logout(args: argparse.Namespace) -> int:
 async def list_projects(args: argparse.Namespace) -> int:
     session = await _session(_server(args.server))
     try:
-        cursor: str | None = None
-        while True:
-            page = await session.client.projects(search=args.search, cursor=cursor)
-            for project in page.items:
-                note = "" if project.can_publish.authorized else f"  (read-only: {project.can_publish.message})"
-                print(f"{project.id}  {project.name}{note}")
-            if not page.cursor or not page.items:
-                return EXIT_OK
-            cursor = page.cursor
+        async for project in session.client.all_projects(search=args.search):  # ends, whatever the server says
+            note = "" if project.can_publish.authorized else f"  (read-only: {project.can_publish.message})"
+            print(clean_server_text(f"{project.id}  {project.name}{note}"))
+        return EXIT_OK
     finally:
         await session.aclose()
 
@@ -291,7 +295,7 @@ def show_history(args: argparse.Namespace) -> int:
                 continue
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(job.finished_at or job.created_at))
             where = job.version_url(job_server) or job.message
-            print(f"{when}  {job.state.value:<12} {job.file_name} → {job.model_name}: {where}")
+            print(clean_server_text(f"{when}  {job.state.value:<12} {job.file_name} → {job.model_name}: {where}"))
     finally:
         history.close()
     return EXIT_OK

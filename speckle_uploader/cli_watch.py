@@ -18,6 +18,7 @@ from pathlib import Path
 from speckle_uploader.app_dirs import history_path
 from speckle_uploader.jobs import Job, JobEvent, JobState, Workspace
 from speckle_uploader.progress import LineLog, job_result
+from speckle_uploader.text import clean_server_text
 from speckle_uploader.watch import ModelMode, PublishRule, RuleStatus, WatchService
 
 EXIT_OK, EXIT_TERMINATED = 0, 143
@@ -114,6 +115,6 @@ def _report(workspace: Workspace, service: WatchService, as_json: bool, server_u
             said[status.rule.id] = key
             text = status.reason or status.last_note
             if text:
-                print(f"{status.rule.folder.name}: {text}", file=sys.stderr, flush=True)
+                print(clean_server_text(f"{status.rule.folder.name}: {text}"), file=sys.stderr, flush=True)
 
     service.subscribe(note)

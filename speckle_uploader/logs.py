@@ -6,43 +6,32 @@ of ``Bearer ...`` values and of presigned-URL signatures before it is written an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import platform
-import re
 import sys
 from collections import deque
 from pathlib import Path
 
 from speckle_uploader import __version__
+from speckle_uploader.text import MASK, clean_server_text, mask_secret
 
 LOG_NAME = "speckle-uploader.log"
-MASK = "***"
-_secrets: set[str] = set()
-_PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[^\s'\"]+"),
-    re.compile(r"(?i)(X-Amz-Signature=|X-Amz-Credential=|sig=|signature=)[^&\s'\"]+"),
-    re.compile(r"(?i)(\"?(?:token|authorization)\"?\s*[:=]\s*\"?)(?!bearer\s|\*\*\*)[^\s'\",}]+"),
-]
-
-
-def mask_secret(secret: str) -> None:
-    """Never write this value to a log (tokens, as soon as they are known)."""
-    if secret and len(secret) >= 6:
-        _secrets.add(secret)
+__all__ = ["MASK", "diagnostics", "mask_secret", "scrub", "setup_logging"]
 
 
 def scrub(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
-    return text
+    """A log line as it may be written: secrets masked, control characters gone, line breaks kept."""
+    return clean_server_text(text, keep_newlines=True)
 
 
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = scrub(record.getMessage())
+        try:
+            record.msg = scrub(record.getMessage())
+        except Exception:  # a record whose arguments do not fit its format: keep the format alone
+            record.msg = scrub(str(record.msg))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
@@ -51,7 +40,27 @@ class MaskingFilter(logging.Filter):
         return True
 
 
-class RecentLines(logging.Handler):
+class _QuietWhenBroken:
+    """``handleError`` that never prints the record or the exception (Python's "--- Logging error ---" block
+    carries both, token included): one masked line on stderr, once per handler, and nothing more."""
+
+    _complained = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self._complained or not logging.raiseExceptions or sys.stderr is None:
+            return
+        self._complained = True
+        problem = sys.exc_info()[1]
+        why = clean_server_text(f"{type(problem).__name__}: {problem}" if problem else "unknown error", 200)
+        with contextlib.suppress(Exception):
+            sys.stderr.write(f"speckle-uploader: the log cannot be written ({why}); going on without it.\n")
+
+
+class LogFile(_QuietWhenBroken, logging.handlers.RotatingFileHandler):
+    """The rotated log file (1 MB, five old files kept)."""
+
+
+class RecentLines(_QuietWhenBroken, logging.Handler):
     """The last few hundred log lines in memory, for "copy diagnostics"."""
 
     def __init__(self, capacity: int = 300) -> None:
@@ -66,23 +75,35 @@ _recent = RecentLines()
 _log_file: Path | None = None
 
 
-def setup_logging(folder: Path | None = None, level: int = logging.INFO) -> Path:
-    """Log to ``speckle-uploader.log`` (1 MB, five old files kept) and to memory; returns the file's path."""
+def setup_logging(folder: Path | None = None, level: int = logging.INFO) -> Path | None:
+    """Log to ``speckle-uploader.log`` and to memory; returns the file's path, or None when the log folder
+    cannot be made or written (the app goes on, logging to memory only)."""
     global _log_file
     from speckle_uploader.app_dirs import log_dir
 
-    path = (folder or log_dir()) / LOG_NAME
-    if _log_file == path:
+    try:
+        path = (folder or log_dir()) / LOG_NAME
+    except OSError:
+        path = None
+    if path is not None and _log_file == path:
         return path
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+    handlers: list[logging.Handler] = [_recent]
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(LogFile(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"))
+        except OSError:
+            path = None
     masking = MaskingFilter()
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "speckle-uploader"]:
         root.removeHandler(old)
-        old.close()
-    for each in (handler, _recent):
+        if old is not _recent:
+            old.close()
+    for each in handlers:
         each.setFormatter(formatter)
+        each.filters.clear()
         each.addFilter(masking)
         each.set_name("speckle-uploader")
         root.addHandler(each)

@@ -10,19 +10,22 @@ from typing import Any, TextIO
 from speckle_uploader.formatting import human_size
 from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.jobs.rate import RateMeter
+from speckle_uploader.text import clean_server_text, unicode_text
 
 BAR_WIDTH = 24
 
 
 def describe(job: Job, rate: float | None = None) -> str:
+    """One line about a job for a terminal: its message (the server's words, often) as plain text."""
+    message = clean_server_text(job.message, 300)
     if job.state is JobState.UPLOADING:
         filled = int(job.upload_fraction * BAR_WIDTH)
         bar = "█" * filled + "░" * (BAR_WIDTH - filled)
         speed = f"  {human_size(rate)}/s" if rate else ""
-        return f"{bar} {job.upload_fraction * 100:5.1f}%{speed}  {job.message}"
+        return f"{bar} {job.upload_fraction * 100:5.1f}%{speed}  {message}"
     if job.state is JobState.PROCESSING and job.server_progress is not None:
-        return f"processing {job.server_progress * 100:3.0f}%  {job.message}"
-    return f"{job.state.value}: {job.message}" if job.message else job.state.value
+        return f"processing {job.server_progress * 100:3.0f}%  {message}"
+    return f"{job.state.value}: {message}" if message else job.state.value
 
 
 class LiveDisplay:
@@ -47,8 +50,10 @@ class LiveDisplay:
         self.draw()
 
     def draw(self) -> None:
-        width = max(20, max((len(j.file_name) for j in self._jobs), default=20))
-        lines = [f"{j.file_name:<{width}}  {describe(j, self.meter.rate(j))}" for j in self._jobs]
+        names = [clean_server_text(j.file_name, 80) for j in self._jobs]
+        width = max(20, max((len(name) for name in names), default=20))
+        lines = [f"{name:<{width}}  {describe(j, self.meter.rate(j))}"
+                 for name, j in zip(names, self._jobs, strict=True)]
         if self._drawn:
             self.out.write(f"\x1b[{self._drawn}F")
         for line in lines:
@@ -71,20 +76,20 @@ class LineLog:
         if self._seen.get(job.id) == key:
             return
         self._seen[job.id] = key
-        self.out.write(f"{job.file_name}: {describe(job)}\n")
+        self.out.write(f"{clean_server_text(job.file_name)}: {describe(job)}\n")
         self.out.flush()
 
 
 def job_result(job: Job, server_url: str) -> dict[str, Any]:
     """The JSON line written for a finished job."""
     result: dict[str, Any] = {
-        "file": str(job.path),
+        "file": unicode_text(str(job.path)),  # JSON escapes control characters; a non-UTF-8 name shows U+FFFD
         "status": job.state.value,
         "version_id": job.version_id,
-        "error": None if job.state is JobState.SUCCESS else job.message,
+        "error": None if job.state is JobState.SUCCESS else clean_server_text(job.message),
         "project_id": job.project_id,
         "model_id": job.model_id,
-        "model": job.model_name,
+        "model": unicode_text(job.model_name),
         "size": job.size,
         "url": job.version_url(server_url),
     }

@@ -190,3 +190,14 @@ def test_a_live_process_keeps_its_jobs() -> None:
         sleeper.wait()
     assert not is_alive(f"{socket.gethostname()}:{sleeper.pid}")
     assert not is_alive(f"another-host:{os.getpid()}") and not is_alive("") and not is_alive("x:y")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names are UTF-16, never undecodable bytes")
+def test_a_file_name_that_is_not_utf8_keeps_its_row(tmp_path: Path) -> None:
+    name = os.fsdecode(b"plan-\xe9t\xe9.ifc")  # Latin-1 bytes from an old share: not UTF-8
+    history = opened(tmp_path / "h.sqlite3")
+    job = make_job(history.allocate_id())
+    job.path = tmp_path / name
+    history.save("https://a", job)
+    [again] = history.load("https://a")
+    assert again.path == job.path and os.fsencode(again.path).endswith(b"plan-\xe9t\xe9.ifc")

@@ -9,6 +9,7 @@ moved aside; one that is merely busy is waited for; one that cannot be written i
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -167,7 +168,7 @@ class JobHistory:
             mtime = job.path.stat().st_mtime_ns
         except OSError:
             mtime = None
-        values = (job.id, server_url, str(job.path), job.size, mtime, job.project_id,
+        values = (job.id, server_url, _stored_path(job.path), job.size, mtime, job.project_id,
                   self.project_names.get(job.project_id), job.model_name, job.model_id, job.state.value,
                   scrub(job.message), job.file_id, job.tracking_id, job.version_id, job.error_code, job.attempt,
                   job.created_at, job.started_at, job.finished_at, time.time(), job.owner, job.version_message,
@@ -221,7 +222,7 @@ def _job_from(record: dict[str, object]) -> Job:
     except ValueError:
         state = JobState.FAILED
     return Job(
-        id=int(record["id"]), path=Path(str(record["path"])), project_id=str(record["project_id"]),  # type: ignore[call-overload]
+        id=int(record["id"]), path=_loaded_path(record["path"]), project_id=str(record["project_id"]),  # type: ignore[call-overload]
         model_name=str(record["model_name"]), size=int(record["size"]), state=state,  # type: ignore[call-overload]
         message=str(record["message"]), model_id=_opt(record["model_id"]), file_id=_opt(record["file_id"]),
         tracking_id=_opt(record["tracking_id"]), version_id=_opt(record["version_id"]),
@@ -230,6 +231,21 @@ def _job_from(record: dict[str, object]) -> Job:
         started_at=record["started_at"], finished_at=record["finished_at"],  # type: ignore[arg-type]
         version_message=_opt(record["version_message"]), owner=str(record["owner"] or ""),
         rule_id=int(record["rule_id"]) if record["rule_id"] is not None else None)  # type: ignore[call-overload]
+
+
+def _stored_path(path: Path) -> str | bytes:
+    """The path as text; as the file system's own bytes where it is not valid UTF-8 (a name from an old
+    share), so that the row is still written and the same file found again."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return text
+
+
+def _loaded_path(value: object) -> Path:
+    return Path(os.fsdecode(value)) if isinstance(value, bytes) else Path(str(value))
 
 
 def _opt(value: object) -> str | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from speckle_uploader.speckle import RemoteState
+from speckle_uploader.text import unicode_text
 
 
 class JobState(enum.Enum):
@@ -106,5 +107,5 @@ class Job:
     def version_url(self, server_url: str) -> str | None:
         if not (self.version_id and self.model_id):
             return None
-        ids = (quote(i, safe="") for i in (self.project_id, self.model_id, self.version_id))
-        return "{}/projects/{}/models/{}@{}".format(server_url, *ids)
+        ids = (quote(unicode_text(each), safe="") for each in (self.project_id, self.model_id, self.version_id))
+        return "{}/projects/{}/models/{}@{}".format(server_url, *ids)  # server ids are escaped, never trusted

@@ -27,6 +27,8 @@ from graphql import GraphQLError, parse, validate
 from graphql.execution import execute
 
 from speckle_uploader.sandbox.graphql_api import Context, Mutation, Query, schema_for
+from speckle_uploader.sandbox.hostile import HostileLog
+from speckle_uploader.sandbox.hostile import middleware as hostile_middleware
 from speckle_uploader.sandbox.processing import process_file_upload
 from speckle_uploader.sandbox.store import (
     BlobStatus,
@@ -77,7 +79,9 @@ class Sandbox:
         self.requests: list[RequestRecord] = []
         self.background: set[asyncio.Task[None]] = set()
         self.websockets: set[web.WebSocketResponse] = set()
-        self.app = web.Application(middlewares=[self._record_and_fault], client_max_size=1024 * 1024)
+        self.hostile_log = HostileLog()  # what a hostile sandbox (config.hostile) saw clients do
+        self.app = web.Application(middlewares=[self._record_and_fault, hostile_middleware(self)],
+                                   client_max_size=1024 * 1024)
         self.app.router.add_post("/graphql", self.graphql)
         self.app.router.add_get("/graphql", self.graphql_get)
         self.app.router.add_put("/blob/{bucket}/assets/{project_id}/{blob_id}", self.put_blob)

@@ -167,6 +167,9 @@ class SandboxConfig:
     seed: int = 7
     # Upload links to Azure Blob Storage (Azurite) instead of the sandbox's own S3-like store.
     azure: AzureBlobs | None = None
+    # A server that misbehaves on purpose (sandbox/hostile.py names the behaviours), and how slowly it stalls.
+    hostile: frozenset[str] = frozenset()
+    hostile_interval: float = 10.0
 
 
 class Store:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from speckle_uploader.speckle import operations as ops
+from speckle_uploader.speckle.answers import file_upload_status, ingestion_status
 from speckle_uploader.speckle.blob import ProgressCallback, put_blob
 from speckle_uploader.speckle.client import SpeckleClient
-from speckle_uploader.speckle.errors import CancellationRefusedError, UnexpectedResponseError
+from speckle_uploader.speckle.errors import CancellationRefusedError, SpeckleError, UnexpectedResponseError
 from speckle_uploader.speckle.legacy_rest import upload_legacy
 from speckle_uploader.speckle.models import RemoteState, RemoteStatus, ServerKind
 from speckle_uploader.speckle.subscriptions import SubscriptionClient
+
+__all__ = ["IngestionBackend", "Submission", "Target", "backend_for", "file_upload_status", "ingestion_status"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,13 @@ class CloudIngestionBackend(_PresignedBackend):
                                "ingestionReference": {"ingestionId": submission.tracking_id}}}
 
         def pushed(data: dict[str, Any]) -> None:
-            on_status(ingestion_status(data["projectModelIngestionUpdated"]["modelIngestion"]))
+            update = data.get("projectModelIngestionUpdated")
+            try:
+                status = ingestion_status(update.get("modelIngestion") if isinstance(update, dict) else None)
+            except SpeckleError as exc:  # a pushed update we do not understand: polling still follows it
+                log.info("ignored a live update: %s", exc)
+                return
+            on_status(status)
 
         op_id = live.subscribe(ops.INGESTION_UPDATED, variables, pushed)
         return lambda: live.unsubscribe(op_id)
@@ -125,7 +136,9 @@ class CloudIngestionBackend(_PresignedBackend):
         ingestion = await self.client.start_file_ingestion(
             target.project_id, target.model_id, stored.file_id, stored.etag or ""
         )
-        return Submission(stored.file_id, str(ingestion["id"]), ingestion_status(ingestion))
+        if not ingestion.id:
+            raise UnexpectedResponseError("The server's answer was not understood (the ingestion has no id).")
+        return Submission(stored.file_id, ingestion.id, ingestion_status(ingestion))
 
     async def status(self, submission: Submission, target: Target) -> RemoteStatus:
         return ingestion_status(await self.client.ingestion(target.project_id, submission.tracking_id))
@@ -155,7 +168,7 @@ class _ProjectUploadsWatch(IngestionBackend):
         if project_id not in self._operations:
             self._operations[project_id] = live.subscribe(
                 ops.PENDING_VERSIONS_UPDATED, {"projectId": project_id},
-                lambda data: self._route(routes, data["projectPendingVersionsUpdated"]))
+                lambda data: self._route(routes, data.get("projectPendingVersionsUpdated")))
 
         def stop() -> None:
             routes.pop(submission.tracking_id, None)
@@ -165,10 +178,16 @@ class _ProjectUploadsWatch(IngestionBackend):
         return stop
 
     @staticmethod
-    def _route(routes: dict[str, StatusCallback], message: dict[str, Any]) -> None:
-        callback = routes.get(str(message.get("id")))
-        if callback is not None:
-            callback(file_upload_status(message["version"]))
+    def _route(routes: dict[str, StatusCallback], message: Any) -> None:
+        callback = routes.get(str(message.get("id"))) if isinstance(message, dict) else None
+        if callback is None:
+            return
+        try:
+            status = file_upload_status(message.get("version"))
+        except SpeckleError as exc:  # a pushed update we do not understand: polling still follows it
+            log.info("ignored a live update: %s", exc)
+            return
+        callback(status)
 
 
 class FileImportBackend(_PresignedBackend, _ProjectUploadsWatch):
@@ -178,7 +197,9 @@ class FileImportBackend(_PresignedBackend, _ProjectUploadsWatch):
         upload = await self.client.start_file_import(
             target.project_id, target.model_id, stored.file_id, stored.etag or ""
         )
-        return Submission(stored.file_id, str(upload["id"]), file_upload_status(upload))
+        if not upload.id:
+            raise UnexpectedResponseError("The server's answer was not understood (the upload has no id).")
+        return Submission(stored.file_id, upload.id, file_upload_status(upload))
 
     async def status(self, submission: Submission, target: Target) -> RemoteStatus:
         return file_upload_status(await self.client.file_upload(target.project_id, submission.tracking_id))
@@ -207,45 +228,3 @@ def backend_for(kind: ServerKind, client: SpeckleClient, live: SubscriptionClien
         ServerKind.LEGACY_REST: LegacyRestBackend,
     }
     return backends[kind](client, live)
-
-
-_CONVERTED_STATUS = {0: RemoteState.QUEUED, 1: RemoteState.PROCESSING, 2: RemoteState.SUCCESS, 3: RemoteState.FAILED}
-
-
-def file_upload_status(upload: dict[str, Any]) -> RemoteStatus:
-    """``FileUpload.convertedStatus``: 0 queued, 1 processing, 2 success, 3 error."""
-    code = upload.get("convertedStatus")
-    state = _CONVERTED_STATUS.get(code) if isinstance(code, int) else None
-    if state is None:
-        raise UnexpectedResponseError(f"The server reported an unknown upload status {code!r}.")
-    message = str(upload.get("convertedMessage") or "")
-    version_id = upload.get("convertedVersionId")
-    if state is RemoteState.SUCCESS and not version_id:
-        raise UnexpectedResponseError("The server reported success without a version id.")
-    return RemoteStatus(state, message, None, str(version_id) if version_id else None)
-
-
-_INGESTION_MESSAGE_FIELDS = ("progressMessage", "errorReason", "cancellationMessage", "validationMessage")
-
-
-def ingestion_status(ingestion: dict[str, Any]) -> RemoteStatus:
-    """``ModelIngestion.statusData``: a union whose every member has ``status``."""
-    data = ingestion.get("statusData")
-    if not isinstance(data, dict) or "status" not in data:
-        raise UnexpectedResponseError("The server's ingestion answer has no status.")
-    try:
-        state = RemoteState(data["status"])
-    except ValueError:
-        # An unknown status is treated as a final failure rather than followed forever.
-        return RemoteStatus(RemoteState.FAILED, f"The server reported an unknown status {data['status']!r}.")
-    message = next((str(data[f]) for f in _INGESTION_MESSAGE_FIELDS if data.get(f)), "")
-    if state is RemoteState.TIMEOUT and not message:
-        message = "The server gave up processing this file (timeout)."
-    progress = data.get("progress")
-    version_id = data.get("versionId")
-    if state is RemoteState.SUCCESS and not version_id:
-        raise UnexpectedResponseError("The server reported success without a version id.")
-    return RemoteStatus(
-        state, message, float(progress) if isinstance(progress, (int, float)) else None,
-        str(version_id) if version_id else None,
-    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
+from speckle_uploader.speckle import answers
 from speckle_uploader.speckle import operations as ops
 from speckle_uploader.speckle.errors import (
     InvalidTokenError,
@@ -13,19 +16,14 @@ from speckle_uploader.speckle.errors import (
     UnexpectedResponseError,
 )
 from speckle_uploader.speckle.http import SpeckleHttp
-from speckle_uploader.speckle.models import (
-    Model,
-    Page,
-    Permission,
-    Project,
-    ServerInfo,
-    ServerKind,
-    UploadUrl,
-    User,
-)
+from speckle_uploader.speckle.models import Model, Page, Project, ServerInfo, UploadUrl, User
+from speckle_uploader.text import unicode_text
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 PROJECTS_PAGE_LIMIT = 50  # the server clamps User.projects to 1..50
 MODELS_PAGE_LIMIT = 100
+MAX_PAGES = 1000  # 50,000 projects or 100,000 models: more is a server that does not stop
 
 
 class SpeckleClient:
@@ -49,87 +47,79 @@ class SpeckleClient:
 
     async def server_info(self) -> ServerInfo:
         """Server name, version, size limit and which upload API it offers."""
-        data = await self.http.graphql(ops.SERVER_INFO)
-        probe = await self.http.graphql(ops.UPLOAD_API_PROBE)
-        info = _get(data, "serverInfo", dict)
-        config = _get(info, "configuration", dict)
+        info = (await self.http.query(answers.ServerInfoAnswer, ops.SERVER_INFO)).server_info
+        probe = await self.http.query(answers.ProbeAnswer, ops.UPLOAD_API_PROBE)
         return ServerInfo(
             url=self.server_url,
-            name=str(info.get("name") or self.http.host),
-            version=info.get("version"),
-            blob_size_limit_bytes=int(_get(config, "blobSizeLimitBytes", int)),
-            kind=kind_from_probe(probe),
+            name=answers.text(info.name) or self.http.host,
+            version=answers.text(info.version, 50) if info.version else None,
+            blob_size_limit_bytes=info.configuration.blob_size_limit_bytes,
+            kind=probe.kind(),
         )
 
     async def active_user(self) -> User:
-        data = await self.http.graphql(ops.ACTIVE_USER)
-        user = data.get("activeUser")
-        if not user:
+        user = (await self.http.query(answers.ActiveUserAnswer, ops.ACTIVE_USER)).active_user
+        if user is None:
             raise InvalidTokenError(
                 f"{self.http.host} does not know who this token belongs to (it lacks the profile:read scope?)."
             )
-        return User(id=user["id"], name=user["name"], email=user.get("email"), avatar=user.get("avatar"))
+        return user.user()
 
     async def projects(self, *, search: str | None = None, cursor: str | None = None,
                        limit: int = PROJECTS_PAGE_LIMIT) -> Page[Project]:
         variables: dict[str, Any] = {"limit": limit, "cursor": cursor, "filter": {"search": search or None}}
-        data = await self.http.graphql(ops.USER_PROJECTS, variables)
-        user = data.get("activeUser")
-        if not user:
+        user = (await self.http.query(answers.UserProjectsAnswer, ops.USER_PROJECTS, variables)).active_user
+        if user is None:
             raise InvalidTokenError(f"{self.http.host} did not accept the token for listing projects.")
-        collection = _get(user, "projects", dict)
-        return Page(
-            items=[_project(item) for item in collection["items"]],
-            cursor=collection.get("cursor"),
-            total_count=int(collection.get("totalCount") or 0),
-        )
+        return user.projects.page()
+
+    async def all_projects(self, *, search: str | None = None) -> AsyncIterator[Project]:
+        """Every project, page after page, until the server says there are no more (or repeats itself)."""
+        seen: set[str] = set()
+        async for page in follow_pages(lambda cursor: self.projects(search=search, cursor=cursor)):
+            for project in page.items:
+                if project.id not in seen:
+                    seen.add(project.id)
+                    yield project
 
     async def project(self, project_id: str) -> Project:
         try:
-            data = await self.http.graphql(ops.PROJECT, {"projectId": project_id})
+            project = (await self.http.query(answers.ProjectAnswer, ops.PROJECT, {"projectId": project_id})).project
         except ProjectNotFoundError as exc:
             raise ProjectNotFoundError(f"There is no project {project_id} on {self.http.host}.",
                                        server_message=exc.server_message, code=exc.code) from None
-        project = data.get("project")
-        if not project:
+        if project is None:
             raise ProjectNotFoundError(f"Project {project_id} was not found on {self.http.host}.")
-        return _project(project)
+        return project.project()
 
     async def models(self, project_id: str, *, search: str | None = None, cursor: str | None = None,
                      limit: int = MODELS_PAGE_LIMIT) -> Page[Model]:
-        data = await self.http.graphql(
-            ops.PROJECT_MODELS, {"projectId": project_id, "limit": limit, "cursor": cursor, "search": search or None}
+        answer = await self.http.query(
+            answers.ProjectModelsAnswer, ops.PROJECT_MODELS,
+            {"projectId": project_id, "limit": limit, "cursor": cursor, "search": search or None},
         )
-        collection = _get(_get(data, "project", dict), "models", dict)
-        return Page(
-            items=[_model(item) for item in collection["items"]],
-            cursor=collection.get("cursor"),
-            total_count=int(collection.get("totalCount") or 0),
-        )
+        return answer.project.models.page()
 
     async def find_model(self, project_id: str, name: str) -> Model | None:
         """The model named ``name`` (case-insensitive, as the server lower-cases names), or None."""
-        wanted = name.strip().lower()
-        cursor: str | None = None
-        while True:
-            page = await self.models(project_id, search=wanted, cursor=cursor)
+        wanted = unicode_text(name).strip().lower()  # as the server got it (see http.wire_safe)
+        async for page in follow_pages(lambda cursor: self.models(project_id, search=wanted, cursor=cursor)):
             for model in page.items:
                 if model.name.lower() == wanted:
                     return model
-            if not page.cursor or not page.items:
-                return None
-            cursor = page.cursor
+        return None
 
     async def create_model(self, project_id: str, name: str) -> Model:
-        data = await self.http.graphql(ops.CREATE_MODEL, {"input": {"projectId": project_id, "name": name}})
-        return _model(_get(_get(data, "modelMutations", dict), "create", dict))
+        answer = await self.http.query(answers.CreateModelAnswer, ops.CREATE_MODEL,
+                                       {"input": {"projectId": project_id, "name": name}})
+        return answer.model_mutations.create.model()
 
     async def set_version_message(self, project_id: str, version_id: str, message: str) -> str:
         """Set the message shown beside a version; returns the message the server kept."""
-        data = await self.http.graphql(ops.UPDATE_VERSION, {"input": {"projectId": project_id, "versionId": version_id,
-                                                                       "message": message}})
-        version = _get(_get(data, "versionMutations", dict), "update", dict)
-        return str(version.get("message") or "")
+        answer = await self.http.query(answers.UpdateVersionAnswer, ops.UPDATE_VERSION,
+                                       {"input": {"projectId": project_id, "versionId": version_id,
+                                                  "message": message}})
+        return answers.text(answer.version_mutations.update.message, 2000)
 
     async def find_or_create_model(self, project_id: str, name: str) -> Model:
         model = await self.find_model(project_id, name)
@@ -147,95 +137,70 @@ class SpeckleClient:
 
     async def generate_upload_url(self, project_id: str, file_name: str, *, cloud: bool) -> UploadUrl:
         document = ops.GENERATE_UPLOAD_URL_CLOUD if cloud else ops.GENERATE_UPLOAD_URL
-        data = await self.http.graphql(document, {"input": {"projectId": project_id, "fileName": file_name}})
-        out = _get(_get(data, "fileUploadMutations", dict), "generateUploadUrl", dict)
-        headers = {h["header"]: h["value"] for h in out.get("additionalRequestHeaders") or []}
-        return UploadUrl(url=str(out["url"]), file_id=str(out["fileId"]), additional_headers=headers)
+        answer = await self.http.query(answers.GenerateUploadUrlAnswer, document,
+                                       {"input": {"projectId": project_id, "fileName": file_name}})
+        out = answer.file_upload_mutations.generate_upload_url
+        headers = {h.header: h.value for h in out.additional_request_headers or []}
+        return UploadUrl(url=out.url, file_id=out.file_id, additional_headers=headers)
 
-    async def start_file_import(self, project_id: str, model_id: str, file_id: str, etag: str) -> dict[str, Any]:
-        data = await self.http.graphql(
-            ops.START_FILE_IMPORT, {"input": _register_input(project_id, model_id, file_id, etag)}
-        )
-        return dict(_get(_get(data, "fileUploadMutations", dict), "startFileImport", dict))
+    async def start_file_import(self, project_id: str, model_id: str, file_id: str,
+                                etag: str) -> answers.FileUploadNode:
+        answer = await self.http.query(answers.StartAnswer, ops.START_FILE_IMPORT,
+                                       {"input": _register_input(project_id, model_id, file_id, etag)})
+        return _present(answer.file_upload_mutations.start_file_import, "startFileImport")
 
-    async def start_file_ingestion(self, project_id: str, model_id: str, file_id: str, etag: str) -> dict[str, Any]:
-        data = await self.http.graphql(
-            ops.START_FILE_INGESTION, {"input": _register_input(project_id, model_id, file_id, etag)}
-        )
-        return dict(_get(_get(data, "fileUploadMutations", dict), "startFileIngestion", dict))
+    async def start_file_ingestion(self, project_id: str, model_id: str, file_id: str,
+                                   etag: str) -> answers.IngestionNode:
+        answer = await self.http.query(answers.StartAnswer, ops.START_FILE_INGESTION,
+                                       {"input": _register_input(project_id, model_id, file_id, etag)})
+        return _present(answer.file_upload_mutations.start_file_ingestion, "startFileIngestion")
 
-    async def ingestion(self, project_id: str, ingestion_id: str) -> dict[str, Any]:
-        data = await self.http.graphql(ops.INGESTION_STATUS, {"projectId": project_id, "ingestionId": ingestion_id})
-        ingestion = _get(data, "project", dict).get("ingestion")
-        if not ingestion:
+    async def ingestion(self, project_id: str, ingestion_id: str) -> answers.IngestionNode:
+        answer = await self.http.query(answers.IngestionAnswer, ops.INGESTION_STATUS,
+                                       {"projectId": project_id, "ingestionId": ingestion_id})
+        if answer.project.ingestion is None:
             raise ModelNotFoundError(f"The server no longer knows ingestion {ingestion_id}.")
-        return dict(ingestion)
+        return answer.project.ingestion
 
-    async def request_ingestion_cancellation(self, project_id: str, ingestion_id: str, message: str) -> dict[str, Any]:
-        data = await self.http.graphql(
-            ops.REQUEST_INGESTION_CANCELLATION,
+    async def request_ingestion_cancellation(self, project_id: str, ingestion_id: str,
+                                             message: str) -> answers.IngestionNode:
+        answer = await self.http.query(
+            answers.CancelAnswer, ops.REQUEST_INGESTION_CANCELLATION,
             {"input": {"projectId": project_id, "ingestionId": ingestion_id, "cancellationMessage": message}},
         )
-        mutations = _get(_get(data, "projectMutations", dict), "modelIngestionMutations", dict)
-        return dict(_get(mutations, "requestCancellation", dict))
+        return answer.project_mutations.model_ingestion_mutations.request_cancellation
 
-    async def file_upload(self, project_id: str, file_id: str) -> dict[str, Any]:
-        data = await self.http.graphql(ops.FILE_UPLOAD_STATUS, {"projectId": project_id, "fileId": file_id})
-        stream = data.get("stream")
-        if not stream:
+    async def file_upload(self, project_id: str, file_id: str) -> answers.FileUploadNode:
+        answer = await self.http.query(answers.FileUploadAnswer, ops.FILE_UPLOAD_STATUS,
+                                       {"projectId": project_id, "fileId": file_id})
+        if answer.stream is None:
             raise ProjectNotFoundError(f"Project {project_id} was not found on {self.http.host}.")
-        upload = stream.get("fileUpload")
-        if not upload:
+        if answer.stream.file_upload is None:
             raise UnexpectedResponseError(f"The server does not know upload {file_id} (yet).")
-        return dict(upload)
+        return answer.stream.file_upload
 
 
-def kind_from_probe(probe: dict[str, Any]) -> ServerKind:
-    described = probe.get("__type")
-    if not described:
-        return ServerKind.LEGACY_REST
-    names = {field["name"] for field in described.get("fields") or []}
-    if "startFileIngestion" in names:
-        return ServerKind.CLOUD_INGESTION
-    if "generateUploadUrl" in names and "startFileImport" in names:
-        return ServerKind.FILE_IMPORT
-    return ServerKind.LEGACY_REST
+async def follow_pages(fetch: Callable[[str | None], Awaitable[Page[T]]],
+                       max_pages: int = MAX_PAGES) -> AsyncIterator[Page[T]]:
+    """Pages from ``fetch(cursor)`` until the last; a server that repeats a cursor, or never stops, is
+    stopped after ``max_pages`` (a loop must end, whatever the server says)."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        page = await fetch(cursor)
+        yield page
+        if not page.cursor or not page.items or page.cursor in seen:
+            return
+        seen.add(page.cursor)
+        cursor = page.cursor
+    log.warning("stopped paging after %d pages: the server kept sending more", max_pages)
 
 
 def _register_input(project_id: str, model_id: str, file_id: str, etag: str) -> dict[str, str]:
     return {"projectId": project_id, "modelId": model_id, "fileId": file_id, "etag": etag}
 
 
-def _permission(node: Any) -> Permission:
-    if not isinstance(node, dict):
-        return Permission(authorized=False, message="The server did not say.")
-    return Permission(authorized=bool(node.get("authorized")), message=str(node.get("message") or ""))
-
-
-def _project(node: dict[str, Any]) -> Project:
-    permissions = node.get("permissions") or {}
-    return Project(
-        id=str(node["id"]),
-        name=str(node["name"]),
-        role=node.get("role"),
-        can_publish=_permission(permissions.get("canPublish")),
-        can_create_model=_permission(permissions.get("canCreateModel")),
-        updated_at=node.get("updatedAt"),
-    )
-
-
-def _model(node: dict[str, Any]) -> Model:
-    return Model(
-        id=str(node["id"]),
-        name=str(node["name"]),
-        display_name=str(node.get("displayName") or node["name"]),
-        updated_at=node.get("updatedAt"),
-    )
-
-
-def _get(node: Any, key: str, kind: type) -> Any:
-    """``node[key]`` checked to be of ``kind``, else a clear error (a server that answers oddly)."""
-    value = node.get(key) if isinstance(node, dict) else None
-    if not isinstance(value, kind):
-        raise UnexpectedResponseError(f"The server's answer lacks '{key}': is this a Speckle server?")
+def _present(value: T | None, field: str) -> T:
+    if value is None:
+        raise UnexpectedResponseError(f"The server's answer was not understood ('{field}' is missing).")
     return value

@@ -1,10 +1,16 @@
 """One exception hierarchy for everything the Speckle side can do wrong.
 
 Each error carries a sentence meant for a person (``str(error)``) and, where the server said
-something, its own words (``server_message``) and code.
+something, its own words (``server_message``) and code. Both are scrubbed here, where they are made:
+control characters and escape sequences removed, secrets masked, cut to a readable length (a server's
+words may be anything, and every error ends up in a terminal, a window or the history).
 """
 
 from __future__ import annotations
+
+from speckle_uploader.text import clean_server_text
+
+MESSAGE_MAX = 2000  # characters of one error sentence; the server's own words are cut to the same
 
 
 class SpeckleError(Exception):
@@ -13,9 +19,9 @@ class SpeckleError(Exception):
     retryable = False
 
     def __init__(self, message: str, *, server_message: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.server_message = server_message
-        self.code = code
+        super().__init__(clean_server_text(message, MESSAGE_MAX))
+        self.server_message = None if server_message is None else clean_server_text(server_message, MESSAGE_MAX)
+        self.code = None if code is None else clean_server_text(code, 100)
 
 
 class InvalidTokenError(SpeckleError):

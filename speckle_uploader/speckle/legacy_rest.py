@@ -11,22 +11,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
-
+from speckle_uploader.speckle.answers import LegacyAnswer, understand
 from speckle_uploader.speckle.blob import PUT_TIMEOUT, ProgressCallback, stream_file
 from speckle_uploader.speckle.errors import (
-    FileProblemError,
     FileTooLargeError,
     ModelNotFoundError,
     ProjectNotFoundError,
     SpeckleError,
     UnexpectedResponseError,
 )
-from speckle_uploader.speckle.http import SpeckleHttp
+from speckle_uploader.speckle.http import Answer, SpeckleHttp
+from speckle_uploader.text import unicode_text
 
 
 def _quoted_filename(name: str) -> str:
-    return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+    return unicode_text(name).replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
 
 
 async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, path: Path, size: int,
@@ -36,7 +35,7 @@ async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, pat
     head = (
         f"--{boundary}\r\n"
         f'Content-Disposition: form-data; name="file"; filename="{_quoted_filename(path.name)}"; '
-        f"filename*=UTF-8''{quote(path.name)}\r\n"
+        f"filename*=UTF-8''{quote(unicode_text(path.name))}\r\n"
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -47,46 +46,40 @@ async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, pat
             yield chunk
         yield tail
 
-    url = f"{http.server_url}/api/file/autodetect/{quote(project_id, safe='')}/{quote(model_name, safe='')}"
+    url = (f"{http.server_url}/api/file/autodetect/{quote(unicode_text(project_id), safe='')}/"
+           f"{quote(unicode_text(model_name), safe='')}")
     headers = http.auth_headers()
     headers.update({
         "Content-Type": f"multipart/form-data; boundary={boundary}",
         "Content-Length": str(len(head) + size + len(tail)),
     })
-    try:
-        response = await http.client.post(url, content=body(), headers=headers, timeout=PUT_TIMEOUT)
-    except httpx.TransportError as exc:
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, FileProblemError):
-            raise cause from None
-        raise http.unreachable(exc) from exc
+    # The answer has the connection's overall deadline from the last byte sent, and its size cap.
+    response = await http.exchange("POST", url, content=body(), headers=headers, io_timeout=PUT_TIMEOUT)
     if response.status_code == 404:
         raise _not_found(response)
-    body_json = http.check_http(response)
-    results = body_json.get("uploadResults") if isinstance(body_json, dict) else None
-    if not results:
+    answer = understand(http.check_http(response), LegacyAnswer, http.host)
+    if not answer.upload_results:
         raise UnexpectedResponseError(
             f"{http.host} answered the upload without a result (HTTP {response.status_code})."
         )
-    result = results[0]
-    if result.get("uploadStatus") != 1 or not result.get("blobId"):
-        reason = str(result.get("uploadError") or "no reason given")
+    result = answer.upload_results[0]
+    if result.upload_status != 1 or not result.blob_id:
+        reason = result.upload_error or "no reason given"
         if "size" in reason.lower() and "limit" in reason.lower():
             raise FileTooLargeError(f"The file is too large for this server: {reason}", server_message=reason)
         raise SpeckleError(f"The server did not store the file: {reason}", server_message=reason)
-    return str(result["blobId"])
+    return result.blob_id
 
 
-def _not_found(response: httpx.Response) -> SpeckleError:
-    try:
-        error = response.json().get("error")
-    except ValueError:
-        error = None
+def _not_found(response: Answer) -> SpeckleError:
+    body = response.json()
+    error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         message = str(error.get("message") or "not found")
         if error.get("code") == "BRANCH_NOT_FOUND":
             return ModelNotFoundError(f"Model not found: {message}", server_message=message, code="BRANCH_NOT_FOUND")
-        return SpeckleError(message, server_message=message, code=error.get("code"))
+        code = error.get("code")
+        return SpeckleError(message, server_message=message, code=code if isinstance(code, str) else None)
     if isinstance(error, str):
         return ProjectNotFoundError(f"Project not found: {error}", server_message=error)
     return UnexpectedResponseError("This server has no file upload route (uploads disabled, or not a Speckle server).")

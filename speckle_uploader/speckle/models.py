@@ -6,7 +6,10 @@ import enum
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from speckle_uploader.text import clean_server_text
+
 T = TypeVar("T")
+STATUS_MESSAGE_MAX = 2000
 
 
 class ServerKind(enum.Enum):
@@ -94,3 +97,7 @@ class RemoteStatus:
     message: str = ""
     progress: float | None = None  # 0..1 where the server tells
     version_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # The server's words, as every status enters the app: plain text, masked, of a readable length.
+        object.__setattr__(self, "message", clean_server_text(self.message, STATUS_MESSAGE_MAX))

@@ -1,7 +1,11 @@
 """Live updates from a Speckle server over one websocket, in the protocol Speckle really speaks:
 subscriptions-transport-ws, sub-protocol ``graphql-ws`` (not the newer graphql-transport-ws).
 
-The token goes in the ``connection_init`` payload. Keep-alives (``ka``) are expected every 30 s; a silent
+The token goes in the ``connection_init`` payload, so the socket never follows a redirect: the websockets
+client follows them by default (cross-origin too, stripping only headers), and a ``302`` to another host
+would receive our ``connection_init``. A redirect is a refused connection; polling carries on.
+
+Keep-alives (``ka``) are expected every 30 s; a silent
 socket is dropped and reconnected with exponential backoff and jitter, and every subscription is started
 again on the new socket. Callers keep polling as the fallback: ``connected`` says when they can relax.
 """
@@ -24,6 +28,21 @@ from websockets.exceptions import WebSocketException
 from speckle_uploader.speckle.http import tls_context
 
 log = logging.getLogger(__name__)
+
+
+class RedirectRefusedError(ConnectionError):
+    pass
+
+
+class _connect_without_redirects(connect):  # noqa: N801 (used as ``connect`` is: a class that reads as a call)
+    """``websockets``' ``connect`` that treats every redirect as a refusal instead of following it."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        followed = super().process_redirect(exc)
+        if isinstance(followed, str):
+            return RedirectRefusedError(f"the server redirected live updates elsewhere ({followed.split('?')[0]}); "
+                                        "not followed")
+        return followed
 
 DataCallback = Callable[[dict[str, Any]], None]
 
@@ -115,7 +134,7 @@ class SubscriptionClient:
 
     async def _session(self) -> None:
         ssl = tls_context() if self.url.startswith("wss:") else None
-        async with connect(self.url, subprotocols=["graphql-ws"], ssl=ssl,  # type: ignore[list-item]
+        async with _connect_without_redirects(self.url, subprotocols=["graphql-ws"], ssl=ssl,  # type: ignore[list-item]
                            proxy=self._proxy if self._proxy else True, open_timeout=15, ping_interval=None,
                            max_size=16 * 1024 * 1024) as ws:
             await ws.send(json.dumps({"type": "connection_init",

@@ -65,6 +65,7 @@ class PagedList(QWidget):
         self.list.verticalScrollBar().valueChanged.connect(self._maybe_more)
         self.list.currentItemChanged.connect(self._current_changed)
         self._cursor: str | None = None
+        self._seen_cursors: set[str] = set()  # a server that repeats a cursor must not page forever
         self._generation = 0
         self._loading = False
         self.fixed_items = 0  # items at the top that are not server results
@@ -79,6 +80,7 @@ class PagedList(QWidget):
         self.list.clear()
         self.fixed_items = 0
         self._cursor = None
+        self._seen_cursors.clear()
         self.status.clear()
 
     def add_fixed(self, text: str, data: object, tooltip: str = "") -> QListWidgetItem:
@@ -101,6 +103,7 @@ class PagedList(QWidget):
         while self.list.count() > self.fixed_items:
             self.list.takeItem(self.list.count() - 1)
         self._cursor = None
+        self._seen_cursors.clear()
         await self._load(self._generation)
 
     async def _load(self, generation: int) -> None:
@@ -121,7 +124,9 @@ class PagedList(QWidget):
             return
         for entry in page.items:
             self.list.addItem(self.make_item(entry))
-        self._cursor = page.cursor if page.items else None
+        fresh = bool(page.items) and page.cursor is not None and page.cursor not in self._seen_cursors
+        self._cursor = page.cursor if fresh else None
+        self._seen_cursors.update([page.cursor] if page.cursor else [])
         shown = self.list.count() - self.fixed_items
         self.status.setText("Nothing found" if shown == 0 else
                             f"{shown} of {page.total_count}" if page.total_count > shown else "")
