@@ -34,10 +34,14 @@ async def main(url: str, files: list[Path], concurrency: int, md5: bool | None, 
                 await put_blob(client, target, path, sizes[index], verify_md5=md5, chunk_size=chunk_size,
                                headers=headers)
 
-        started, cpu = time.perf_counter(), time.process_time()
+        started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
         await asyncio.gather(*(one(index, path) for index, path in enumerate(files)))
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(json.dumps({"wall": wall, "cpu": cpu, "mbps": sum(sizes) / wall / 1e6,
+        wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    print(json.dumps({"wall": wall, "cpu": user + system, "user": user, "sys": system,
+                      "mbps": sum(sizes) / wall / 1e6,
+                      "minor_faults": after.ru_minflt - before.ru_minflt,
+                      "switches": (after.ru_nvcsw + after.ru_nivcsw) - (before.ru_nvcsw + before.ru_nivcsw),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 

@@ -1,6 +1,7 @@
 """Throughput and CPU cost, the engine against curl, side by side in one run (benchmarks/README.md).
 
-    python benchmarks/throughput.py [--runs 5] [--shaped-runs 3] [--skip-many] [--no-pin] [--azurite-runs 3]
+    python benchmarks/throughput.py [--runs 5] [--shaped-runs 3] [--many-runs 5] [--skip-many | --only-many]
+                                    [--no-pin] [--azurite-runs 3]
 
 Makes a 1 GiB file and 100 files of 5 MiB of random data (kept in $TMPDIR/speckle-bench), warms the page
 cache, then against benchmarks/sink.py on loopback:
@@ -9,7 +10,7 @@ cache, then against benchmarks/sink.py on loopback:
    for a plain http:// one (MD5 while streaming), and `curl -T -H "Expect:"`, alternated, medians;
 3. the same with the sink limited to 1 Gbit/s;
 4. 100 files of 5 MiB: the engine at concurrency 1, 2 and 4 against one curl uploading them serially
-   (one connection) and curl -Z with 4 in parallel;
+   (one connection) and curl -Z with 4 in parallel; the engine at 4 is then put beside curl -Z as ratios;
 5. 1 GiB to Azure Blob Storage as Azurite emulates it (its blobs on disk in a temporary folder), through a
    SAS URL with ``x-ms-blob-type: BlockBlob``: the engine (no MD5, and MD5 checked against Azure's
    Content-MD5) against `curl -T` with the same header (``--azurite-runs 0`` leaves it out; skipped, saying
@@ -81,7 +82,8 @@ def engine(url: str, files: list[Path], md5: str, concurrency: int = 1,
     out, _process_cpu = run([sys.executable, str(HERE / "put_once.py"), url, *map(str, files), "--md5", md5,
                              "--concurrency", str(concurrency), *extra])
     result = json.loads(out)  # CPU of the uploads themselves, all threads: not the interpreter's start-up
-    return {"wall": result["wall"], "cpu": result["cpu"], "rss": result["peak_rss_mb"]}
+    return {"wall": result["wall"], "cpu": result["cpu"], "rss": result["peak_rss_mb"],
+            "faults": result["minor_faults"]}
 
 
 def curl(url: str, files: list[Path], parallel: int = 0, headers: dict[str, str] | None = None) -> dict[str, float]:
@@ -125,10 +127,33 @@ def summarize(name: str, results: list[dict[str, float]], size: int) -> dict[str
     row = {"mbps": size / wall / 1e6, "wall": wall, "cpu_per_gib": cpu * GIB / size,
            "rss": max(r["rss"] for r in results)}
     walls = ", ".join(f"{r['wall']:.2f}" for r in results)
+    faults = statistics.median(r.get("faults", 0.0) for r in results)
     print(f"  {name:<34} {row['mbps']:7.0f} MB/s  wall {wall:6.2f} s ({walls})  "
-          f"CPU {row['cpu_per_gib']:5.2f} s/GiB" + (f"  peak RSS {row['rss']:.0f} MB" if row["rss"] else ""),
-          flush=True)
+          f"CPU {row['cpu_per_gib']:5.2f} s/GiB" + (f"  peak RSS {row['rss']:.0f} MB" if row["rss"] else "")
+          + (f"  {faults:.0f} page faults" if faults else ""), flush=True)
     return row
+
+
+def load() -> str:
+    return "load " + " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def many_files(port: int, small: list[Path], runs: int) -> None:
+    url = f"http://127.0.0.1:{port}/blob"
+    print(f"100 files of 5 MiB, unshaped ({load()}):", flush=True)
+    total = sum(path.stat().st_size for path in small)
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in (
+        "engine, concurrency 1", "engine, concurrency 2", "engine, concurrency 4",
+        "curl, serial (one connection)", "curl -Z, 4 in parallel")}
+    for _ in range(runs):  # alternated, as for 1 GiB
+        for concurrency in (1, 2, 4):
+            rows[f"engine, concurrency {concurrency}"].append(engine(url, small, "off", concurrency))
+        rows["curl, serial (one connection)"].append(curl(url, small))
+        rows["curl -Z, 4 in parallel"].append(curl(url, small, parallel=4))
+    summary = {name: summarize(name, results, total) for name, results in rows.items()}
+    ours, theirs = summary["engine, concurrency 4"], summary["curl -Z, 4 in parallel"]
+    print(f"  engine at 4 against curl -Z: {ours['mbps'] / theirs['mbps']:.2f}x the rate, "
+          f"{ours['cpu_per_gib'] / theirs['cpu_per_gib']:.2f}x the CPU per GiB ({load()} after)", flush=True)
 
 
 def one_gib(port: int, big: Path, runs: int, title: str) -> dict[str, dict[str, float]]:
@@ -182,7 +207,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--shaped-runs", type=int, default=3)
-    parser.add_argument("--skip-many", action="store_true")
+    parser.add_argument("--many-runs", type=int, default=5)
+    many = parser.add_mutually_exclusive_group()
+    many.add_argument("--skip-many", action="store_true")
+    many.add_argument("--only-many", action="store_true", help="only the 100 files of 5 MiB")
     parser.add_argument("--skip-sink", action="store_true", help="only the Azurite rows")
     parser.add_argument("--azurite-runs", type=int, default=3)
     parser.add_argument("--no-pin", dest="pin", action="store_false",
@@ -192,43 +220,36 @@ def main() -> None:
     if args.pin:
         CLIENT_CPUS.extend(["taskset", "-c", "0"])
     print(f"{platform.node()} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}"
-          f" · {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+          f" · {time.strftime('%Y-%m-%d %H:%M')} · {load()}", flush=True)
     big, small = make_files()
     if args.skip_sink:
         azurite_rows(big, args.azurite_runs)
         return
     sink, shaped = start_sink(PORT, None, args.pin), start_sink(SHAPED_PORT, 1e9, args.pin)
     try:
-        alone = statistics.median(endpoint_alone(PORT, big) for _ in range(3))
-        print(f"endpoint alone (sendfile client): {alone:.0f} MB/s", flush=True)
-        unshaped = one_gib(PORT, big, args.runs, "1 GiB, unshaped:")
-        curl_row = unshaped["curl -T"]
-        for name in ("engine, https policy (no MD5)", "engine, http policy (MD5)"):
-            row = unshaped[name]
-            print(f"  {name}: {row['mbps'] / curl_row['mbps']:.2f}x curl's rate, "
-                  f"{row['cpu_per_gib'] / curl_row['cpu_per_gib']:.2f}x curl's CPU per GiB")
-        limited = one_gib(SHAPED_PORT, big, args.shaped_runs, "1 GiB, endpoint limited to 1 Gbit/s:")
-        for name in ("engine, https policy (no MD5)", "engine, http policy (MD5)"):
-            print(f"  {name}: wall {limited[name]['wall'] / limited['curl -T']['wall']:.3f}x curl's")
+        if not args.only_many:
+            one_gib_runs(big, args.runs, args.shaped_runs)
         if not args.skip_many:
-            url = f"http://127.0.0.1:{PORT}/blob"
-            print("100 files of 5 MiB, unshaped:", flush=True)
-            total = sum(path.stat().st_size for path in small)
-            rows: dict[str, list[dict[str, float]]] = {name: [] for name in (
-                "engine, concurrency 1", "engine, concurrency 2", "engine, concurrency 4",
-                "curl, serial (one connection)", "curl -Z, 4 in parallel")}
-            for _ in range(3):
-                for concurrency in (1, 2, 4):
-                    rows[f"engine, concurrency {concurrency}"].append(engine(url, small, "off", concurrency))
-                rows["curl, serial (one connection)"].append(curl(url, small))
-                rows["curl -Z, 4 in parallel"].append(curl(url, small, parallel=4))
-            for name, results in rows.items():
-                summarize(name, results, total)
+            many_files(PORT, small, args.many_runs)
     finally:
         sink.terminate()
         shaped.terminate()
-    if args.azurite_runs:
+    if args.azurite_runs and not args.only_many:
         azurite_rows(big, args.azurite_runs)
+
+
+def one_gib_runs(big: Path, runs: int, shaped_runs: int) -> None:
+    alone = statistics.median(endpoint_alone(PORT, big) for _ in range(3))
+    print(f"endpoint alone (sendfile client): {alone:.0f} MB/s", flush=True)
+    unshaped = one_gib(PORT, big, runs, "1 GiB, unshaped:")
+    curl_row = unshaped["curl -T"]
+    for name in ("engine, https policy (no MD5)", "engine, http policy (MD5)"):
+        row = unshaped[name]
+        print(f"  {name}: {row['mbps'] / curl_row['mbps']:.2f}x curl's rate, "
+              f"{row['cpu_per_gib'] / curl_row['cpu_per_gib']:.2f}x curl's CPU per GiB")
+    limited = one_gib(SHAPED_PORT, big, shaped_runs, "1 GiB, endpoint limited to 1 Gbit/s:")
+    for name in ("engine, https policy (no MD5)", "engine, http policy (MD5)"):
+        print(f"  {name}: wall {limited[name]['wall'] / limited['curl -T']['wall']:.3f}x curl's")
 
 
 if __name__ == "__main__":

@@ -215,3 +215,39 @@ async def test_presigned_put_to_real_s3_implementation(moto_s3: str, data_file: 
     assert receipt.etag == head["ETag"]
     assert receipt.etag == '"' + hashlib.md5(data_file.read_bytes()).hexdigest() + '"'
     assert head["ContentLength"] == data_file.stat().st_size
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("chunk_size", [64 * 1024, 512 * 1024])
+async def test_file_growing_during_upload(data_file: Path, chunk_size: int) -> None:
+    """Growth before the last read is seen by it (it asks for one byte more); later growth is the job queue's
+    to catch (size and modification time after the upload, tests/test_resilience.py)."""
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, headers={"ETag": '"x"'})
+
+    def grow(sent: int) -> None:
+        with data_file.open("ab") as handle:
+            handle.write(b"more")
+
+    size = data_file.stat().st_size
+    async with storage(handler) as client:
+        with pytest.raises(FileProblemError, match="grew"):
+            await put_blob(client, URL, data_file, size, on_progress=grow, chunk_size=chunk_size)
+        data_file.write_bytes(data_file.read_bytes()[:size])  # back to its size: the same file goes through
+        receipt = await put_blob(client, URL, data_file, size, chunk_size=chunk_size)
+    assert receipt.size == size
+
+
+@pytest.mark.asyncio
+async def test_empty_file_that_grew_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.ifc"
+    empty.write_bytes(b"late bytes")
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return httpx.Response(200, headers={"ETag": '"x"'})
+
+    async with storage(handler) as client:
+        with pytest.raises(FileProblemError, match="grew"):
+            await put_blob(client, URL, empty, 0)

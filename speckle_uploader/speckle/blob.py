@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from speckle_uploader.speckle import blob_stores
+from speckle_uploader.speckle.allocator import keep_upload_buffers
 from speckle_uploader.speckle.blob_safety import BlobRules, vet_headers, vet_url
 from speckle_uploader.speckle.errors import FileProblemError, ServerUnreachableError, UnexpectedResponseError
 
@@ -68,14 +69,19 @@ async def stream_file(path: Path, size: int, on_progress: ProgressCallback | Non
     sent = 0
     with path.open("rb") as handle:
         while sent < size:
-            chunk = await asyncio.to_thread(_read_chunk, handle, digest, min(chunk_size, size - sent))
+            want = min(chunk_size, size - sent)
+            # The last read asks for one byte more: a file that grew shows without another thread hop per file.
+            last = sent + want == size
+            chunk = await asyncio.to_thread(_read_chunk, handle, digest, want + 1 if last else want)
             if not chunk:
                 raise FileProblemError(f"{path.name} became shorter while it was being uploaded.")
+            if len(chunk) > want:
+                raise FileProblemError(f"{path.name} grew while it was being uploaded.")
             sent += len(chunk)
             yield chunk
             if on_progress is not None:
                 on_progress(sent)
-        if await asyncio.to_thread(handle.read, 1):
+        if not size and await asyncio.to_thread(handle.read, 1):
             raise FileProblemError(f"{path.name} grew while it was being uploaded.")
     if on_done is not None:
         on_done()
@@ -101,6 +107,7 @@ async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *
     digest = hashlib.md5(usedforsecurity=False) if verify_md5 else None
     host = urlsplit(url).netloc
     loop = asyncio.get_running_loop()
+    keep_upload_buffers()  # glibc: chunks reuse the heap instead of faulting in fresh pages (allocator.py)
     try:
         async with asyncio.timeout(None) as deadline:
             def last_byte_sent() -> None:
