@@ -81,7 +81,7 @@ async def stream_file(path: Path, size: int, on_progress: ProgressCallback | Non
             yield chunk
             if on_progress is not None:
                 on_progress(sent)
-        if not size and await asyncio.to_thread(handle.read, 1):
+        if not size and len(await asyncio.to_thread(handle.read, 1)):
             raise FileProblemError(f"{path.name} grew while it was being uploaded.")
     if on_done is not None:
         on_done()
