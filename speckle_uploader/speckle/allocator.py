@@ -2,13 +2,13 @@
 
 Every chunk of an upload is a fresh ``bytes`` of about a megabyte (httpx sends only ``bytes`` without a
 copy). glibc trims its heap whenever the free space at its top exceeds the trim threshold, which its
-dynamic rule sets to twice the largest mapped block freed so far (2 MiB here); with several uploads at once,
-chunks freed together leave more than that at the top, the heap is trimmed, and the next chunk's read
-faults in fresh zeroed pages: 30-60 thousand page faults per 500 MiB, a fifth to a quarter of the CPU the
-engine spent on 100 files of 5 MiB (benchmarks/README.md, "Many small files"). Fixing the thresholds where glibc's own dynamic rule would put
-them after freeing one 4 MiB block keeps those pages in the process: the heap keeps at most
-``TRIM_THRESHOLD`` (8 MiB) free at its top, about what four uploads hold in flight; 2/4 MiB was not enough
-(16-30 thousand faults), 8/16 MiB did no better than 4/8.
+dynamic rule sets to twice the largest mapped block freed so far (2 MiB here); with several uploads at
+once, chunks freed together leave more than that at the top, the heap is trimmed, and the next chunk's
+read faults in fresh zeroed pages: 30-60 thousand page faults per 500 MiB, a fifth to a quarter of the
+CPU the engine spent on 100 files of 5 MiB (benchmarks/README.md, "Many small files"). Fixing the
+thresholds where glibc's own dynamic rule would put them after freeing one 4 MiB block keeps those pages
+in the process: the heap keeps at most ``TRIM_THRESHOLD`` (8 MiB) free at its top, about what four
+uploads hold in flight; 2/4 MiB was not enough (16-30 thousand faults), 8/16 MiB did no better than 4/8.
 
 Other C libraries (musl, macOS, Windows) are left alone: nothing here is measured on them.
 """
