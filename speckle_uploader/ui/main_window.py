@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         header.addLayout(who)
         header.addSpacing(16)
         header.addWidget(self.notice, 1)
-        self.watch_button = QPushButton("Watched folders")
+        self.watch_button = QPushButton("&Watched folders")
         header.addWidget(self.watch_button)
         header.addWidget(self.sign_button)
 

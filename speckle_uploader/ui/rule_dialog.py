@@ -74,6 +74,13 @@ def plain(label: QLabel, *, hint: bool = False) -> QLabel:
     return label
 
 
+def buddy(text: str, widget: QWidget) -> QLabel:
+    """A form label whose Alt+letter moves to ``widget``."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
+
+
 class RuleDialog(QDialog):
     """``rule`` given: edit it (same id, same pause state); else a new rule for ``context.target``."""
 
@@ -121,22 +128,22 @@ class RuleDialog(QDialog):
         self.subfolders.setChecked(True)
         self.patterns = QLineEdit()
         kinds = " ".join(f"*.{e}" for e in self.accepted_types)
-        self.patterns.setPlaceholderText(kinds)
-        types_hint = plain(QLabel(f"Empty: the types this server takes ({kinds}). Lock, temporary and backup "
-                                  "files are always left out."), hint=True)
+        self.patterns.setPlaceholderText("e.g. *.ifc  (empty: every type this server takes)")
+        types_hint = plain(QLabel(f"This server takes {kinds}. Lock, temporary and backup files are always left "
+                                  "out."), hint=True)
 
         self.projects = ProjectList("", "Search projects")
         self.projects.title.hide()
-        self.projects.list.setMinimumHeight(110)
+        self.projects.list.setMinimumHeight(100)
         self.projects.fetch = self._fetch_projects
         self.projects.chosen.connect(self._project_chosen)
         self.project_label = plain(QLabel(), hint=True)
 
-        self.one_model = QRadioButton("One model:")
+        self.one_model = QRadioButton("One mo&del:")
         self.model_name = QLineEdit()
         self.model_name.setPlaceholderText("e.g. architecture")
-        self.per_file = QRadioButton("A model for each file, named after it")
-        self.templated = QRadioButton("A model named from:")
+        self.per_file = QRadioButton("A model for &each file, named after it")
+        self.templated = QRadioButton("A model named from a &template:")
         self.template = QLineEdit(DEFAULT_TEMPLATE)
         self.template.setToolTip("{path}: the subfolder path, {folder}: the file's folder, {stem}: the file's "
                                  "name without its extension; / makes nested models")
@@ -180,22 +187,22 @@ class RuleDialog(QDialog):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("&Folder:", folder_row)
+        form.addRow(buddy("&Folder:", self.folder), folder_row)
         form.addRow("", self.subfolders)
-        form.addRow("Files:", self.patterns)
+        form.addRow(buddy("F&iles:", self.patterns), self.patterns)
         form.addRow("", types_hint)
-        form.addRow("&Project:", self.projects.search)
+        form.addRow(buddy("&Project:", self.projects.search), self.projects.search)
         form.addRow("", self.projects.list)
         form.addRow("", self.project_label)
         form.addRow("Model:", model_box)
-        form.addRow("&Message:", self.message)
+        form.addRow(buddy("&Message:", self.message), self.message)
         form.addRow("", self.message_preview)
-        form.addRow("&Settle for:", settle_row)
+        form.addRow(buddy("&Settle for:", self.settle), settle_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self.resize(640, 640)
+        self.resize(660, 600)
 
         for edit in (self.model_name, self.template, self.message, self.patterns):
             edit.textChanged.connect(self.refresh)

@@ -39,8 +39,11 @@ class Col(enum.IntEnum):
 
 
 HEADERS = {Col.FOLDER: "Folder", Col.TARGET: "Goes to", Col.STATE: "State", Col.LAST: "Last published",
-           Col.FILES: "Files", Col.OFFLINE: "Not on this computer"}
-WIDTHS = {Col.FOLDER: 250, Col.TARGET: 230, Col.STATE: 230, Col.LAST: 170, Col.FILES: 56, Col.OFFLINE: 80}
+           Col.FILES: "Files", Col.OFFLINE: "Online only"}
+HEADER_TIPS = {Col.FILES: "Files in the folder the rule publishes",
+               Col.OFFLINE: "Files not on this computer (online-only OneDrive or Dropbox placeholders): not "
+                            "downloaded, not published"}
+WIDTHS = {Col.FOLDER: 240, Col.TARGET: 270, Col.STATE: 240, Col.LAST: 170, Col.FILES: 50, Col.OFFLINE: 90}
 STATE_WORDS = {RuleState.WATCHING: "Watching", RuleState.PUBLISHING: "Publishing", RuleState.PAUSED: "Paused",
                RuleState.WAITING_FOR_FOLDER: "Waiting for the folder", RuleState.STOPPED: "Stopped"}
 STATE_COLOURS = {RuleState.WAITING_FOR_FOLDER: "#b26b00", RuleState.STOPPED: "#c62828"}
@@ -54,7 +57,7 @@ def target_text(status: RuleStatus) -> str:
     elif rule.model_mode is ModelMode.PER_FILE:
         model = "a model per file"
     else:
-        model = f"model {clean(rule.model_name, 80)}"
+        model = f"named {clean(rule.model_name, 80)}"
     return f"{project} / {model}"
 
 
@@ -131,6 +134,8 @@ class RuleTableModel(QAbstractTableModel):
                    ) -> object:
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Col(section)]
+        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(Col(section))
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:

@@ -61,7 +61,7 @@ class WatchedFolders(QObject):
         statuses = self.model.statuses
         active = sum(s.state not in (RuleState.PAUSED, RuleState.STOPPED) for s in statuses)
         trouble = sum(s.state in (RuleState.WAITING_FOR_FOLDER, RuleState.STOPPED) for s in statuses)
-        label = "Watched folders"
+        label = "&Watched folders"
         if statuses:
             label += f" · {active} watching" if active else " · paused"
         if trouble:

@@ -8,16 +8,19 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
-from PySide6.QtCore import QModelIndex, Qt, QUrl
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -47,6 +50,12 @@ def load_autostart() -> Autostart | None:
         return None
 
 
+class MiddleElided(QStyledItemDelegate):
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class WatchView(QDialog):
     """A window of its own beside the main one (not modal: uploads and drops go on meanwhile)."""
 
@@ -69,17 +78,17 @@ class WatchView(QDialog):
     def _build(self) -> None:
         intro = plain(QLabel("Each new export saved in these folders becomes the next version of its model, once "
                              "it has stopped changing. The same bytes are never published twice."), hint=True)
-        self.add_button = QPushButton("Add folder…")
+        self.add_button = QPushButton("&Add folder…")
         self.add_button.clicked.connect(self.add_rule)
-        self.edit_button = QPushButton("Edit…")
+        self.edit_button = QPushButton("&Edit…")
         self.edit_button.clicked.connect(self.edit_rule)
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = QPushButton("&Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
-        self.remove_button = QPushButton("Remove…")
+        self.remove_button = QPushButton("Re&move…")
         self.remove_button.clicked.connect(self.remove_rule)
-        self.pause_all_button = QPushButton("Pause all")
+        self.pause_all_button = QPushButton("Pause a&ll")
         self.pause_all_button.clicked.connect(self.pause_all)
-        self.resume_all_button = QPushButton("Resume all")
+        self.resume_all_button = QPushButton("Res&ume all")
         self.resume_all_button.clicked.connect(self.resume_all)
         bar = QHBoxLayout()
         for button in (self.add_button, self.edit_button, self.pause_button, self.remove_button):
@@ -95,30 +104,32 @@ class WatchView(QDialog):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setItemDelegateForColumn(Col.FOLDER, MiddleElided(self.table))  # keeps the folder's name
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(30)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setStretchLastSection(True)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, width in WIDTHS.items():
             self.table.setColumnWidth(column, width)
+        header.setSectionResizeMode(Col.STATE, QHeaderView.ResizeMode.Stretch)  # the reason takes the room
+        header.setMinimumSectionSize(50)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self.update_actions)
 
         self.empty_hint = plain(QLabel(), hint=True)
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = plain(QLabel())
+        self.detail = plain(QLabel())  # the selected rule's reason and latest news, whole
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.open_button = QPushButton("Open last version")
+        self.open_button = QPushButton("&Open last version")
         self.open_button.setToolTip("Open the last published version in the browser")
         self.open_button.clicked.connect(self.open_last_version)
         detail_row = QHBoxLayout()
         detail_row.addWidget(self.detail, 1)
         detail_row.addWidget(self.open_button)
 
-        self.start_at_login = QCheckBox("Start Speckle Uploader when I log in (keeps these folders watched)")
+        self.start_at_login = QCheckBox("&Start Speckle Uploader when I log in (keeps these folders watched)")
         if self.autostart is None:
             self.start_at_login.setEnabled(False)
             self.start_at_login.setToolTip("Not available in this build")
@@ -135,10 +146,10 @@ class WatchView(QDialog):
         layout.addWidget(intro)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.empty_hint)
+        layout.addWidget(self.empty_hint, 1)
         layout.addLayout(detail_row)
         layout.addLayout(footer)
-        self.resize(1080, 420)
+        self.resize(1120, 420)
 
     # -- following the service ---------------------------------------------------------------
     def _follow(self) -> None:
@@ -164,7 +175,7 @@ class WatchView(QDialog):
         self.remove_button.setEnabled(status is not None)
         self.pause_button.setEnabled(status is not None)
         resumable = status is not None and status.state in (RuleState.PAUSED, RuleState.STOPPED)
-        self.pause_button.setText("Resume" if resumable else "Pause")
+        self.pause_button.setText("&Resume" if resumable else "&Pause")
         self.pause_all_button.setEnabled(any(s.state not in (RuleState.PAUSED, RuleState.STOPPED) for s in statuses))
         self.resume_all_button.setEnabled(any(s.state in (RuleState.PAUSED, RuleState.STOPPED) for s in statuses))
         self.table.setVisible(bool(statuses))

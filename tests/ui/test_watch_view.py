@@ -77,7 +77,7 @@ def test_a_rule_added_in_the_dialog_publishes_a_saved_file_and_links_its_version
     qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=WAIT)
     rule_id = view.model.statuses[0].rule.id
     assert rule_id is not None
-    assert cell(view, rule_id, Col.TARGET) == "Riverside Library / model {path}/{stem}"
+    assert cell(view, rule_id, Col.TARGET) == "Riverside Library / named {path}/{stem}"
     qtbot.waitUntil(lambda: view.model.statuses[0].last_job is not None, timeout=WAIT)  # the catch-up publish
     ifc(folder / "Tower B" / "STR.ifc", "a new export")
     qtbot.waitUntil(lambda: cell(view, rule_id, Col.LAST).startswith("STR.ifc"), timeout=WAIT)
@@ -103,10 +103,10 @@ def test_pause_and_resume_from_the_view(qtbot, watching_window: MainWindow, clou
     view = window.watched.view
     qtbot.waitUntil(lambda: view.model.row_of(rule_id) == 0, timeout=WAIT)
     view.select_rule(rule_id)
-    assert view.pause_button.text() == "Pause"
+    assert view.pause_button.text() == "&Pause"
     view.pause_button.click()
     assert cell(view, rule_id, Col.STATE) == "Paused"
-    assert view.pause_button.text() == "Resume"
+    assert view.pause_button.text() == "&Resume"
     assert window.context.watch is not None and window.context.watch.status(rule_id).rule.paused
     assert "paused" in window.watch_button.text()
     ifc(tmp_path / "exports" / "ARC.ifc", "saved while paused")
