@@ -215,3 +215,31 @@ def test_start_at_login_uses_the_autostart_module(qtbot, context: AppContext,  #
     view.start_at_login.setChecked(False)
     assert calls[-1] == "disable" and not view.start_at_login.isChecked()
     assert "Sign in" in view.empty_hint.text() and not view.add_button.isEnabled()
+
+
+def test_edit_keeps_the_rule_and_remove_asks_first(qtbot, watching_window: MainWindow,  # type: ignore[no-untyped-def]
+                                                   cloud_sandbox: ThreadedSandbox, tmp_path: Path) -> None:
+    rule_id = add_rule(watching_window, cloud_sandbox, tmp_path / "exports", "before")
+    view = watching_window.watched.view
+    qtbot.waitUntil(lambda: view.model.row_of(rule_id) == 0, timeout=WAIT)
+    view.select_rule(rule_id)
+    dialog = view.edit_rule()
+    assert dialog is not None and dialog.one_model.isChecked() and dialog.model_name.text() == "before"
+    qtbot.waitUntil(lambda: dialog.projects.list.currentItem() is not None, timeout=WAIT)  # the rule's project
+    dialog.model_name.setText("After <b>Hours</b>")
+    assert dialog.ok.isEnabled(), dialog.problem.text()
+    dialog.ok.click()
+    qtbot.waitUntil(lambda: cell(view, rule_id, Col.TARGET) == "Riverside Library / after <b>hours</b>",
+                    timeout=WAIT)
+    assert view.model.rowCount() == 1
+
+    asked: list[str] = []
+    view.confirm = lambda question: asked.append(question) or False
+    view.select_rule(rule_id)
+    view.remove_button.click()
+    assert len(asked) == 1 and str(tmp_path / "exports") in asked[0]
+    assert view.model.rowCount() == 1
+    view.confirm = lambda question: True
+    view.remove_button.click()
+    assert view.model.rowCount() == 0
+    assert watching_window.context.watch is not None and watching_window.context.watch.statuses == []
