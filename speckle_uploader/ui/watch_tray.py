@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QMenu, QPushButton, QSystemTrayIcon
 
 from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.watch_model import clean
 from speckle_uploader.ui.watch_view import WatchView
 from speckle_uploader.watch import RuleState
 
@@ -27,6 +28,7 @@ class WatchedFolders(QObject):
         self.tray_icon = tray_icon
         self.bring_to_front = bring_to_front
         self.quitting = False
+        self._states: dict[int | None, RuleState] = {}
         self.view = WatchView(context, window)
         self.model = self.view.model
         button.clicked.connect(self.show_view)
@@ -70,9 +72,26 @@ class WatchedFolders(QObject):
         self.button.setEnabled(self.context.session is not None)
         self.pause_all_action.setEnabled(active > 0)
         self.resume_all_action.setEnabled(len(statuses) > active)
+        self._tell_trouble()
         if self.tray_icon is not None:
             self.tray_icon.setToolTip(f"Speckle Uploader · {active} folders watched" if active
                                       else "Speckle Uploader")
+
+    def _tell_trouble(self) -> None:
+        """A rule that stops, or whose folder went away, says so once (a system notification while the window
+        is in the background or closed to the tray)."""
+        states = {s.rule.id: s.state for s in self.model.statuses}
+        for status in self.model.statuses:
+            before = self._states.get(status.rule.id)
+            if status.state is not before and status.state in (RuleState.STOPPED, RuleState.WAITING_FOR_FOLDER):
+                title = ("A watched folder stopped" if status.state is RuleState.STOPPED
+                         else "A watched folder cannot be reached")
+                self.notify(title, f"{status.rule.folder}: {clean(status.reason)}")
+        self._states = states
+
+    def notify(self, title: str, message: str) -> None:
+        if self.tray_icon is not None and not self.window.isActiveWindow():
+            self.tray_icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, 10000)
 
     def keeps_working_reason(self) -> str:
         """Why closing the window should leave the app running ("" when nothing is watched)."""

@@ -139,7 +139,11 @@ def test_the_dialog_refuses_a_bad_template(qtbot, watching_window: MainWindow, t
 
 
 def test_a_folder_that_disappears_shows_why(qtbot, watching_window: MainWindow, cloud_sandbox: ThreadedSandbox,  # type: ignore[no-untyped-def]
-                                            tmp_path: Path) -> None:
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    watching_window.watched.tray_icon = QSystemTrayIcon(watching_window)  # offscreen has none: one never shown
+    told: list[tuple[str, str]] = []
+    monkeypatch.setattr(QSystemTrayIcon, "showMessage", lambda self, title, text, *args: told.append((title, text)))
+    monkeypatch.setattr(MainWindow, "isActiveWindow", lambda self: False)  # in the background
     folder = tmp_path / "share"
     rule_id = add_rule(watching_window, cloud_sandbox, folder, "share model")
     view = watching_window.watched.view
@@ -148,8 +152,11 @@ def test_a_folder_that_disappears_shows_why(qtbot, watching_window: MainWindow, 
     qtbot.waitUntil(lambda: cell(view, rule_id, Col.STATE).startswith("Waiting for the folder: "), timeout=WAIT)
     assert "cannot be reached" in cell(view, rule_id, Col.STATE)
     assert "⚠" in watching_window.watch_button.text()
+    assert [title for title, _text in told] == ["A watched folder cannot be reached"]
+    assert told[0][1].startswith(f"{folder}: The folder cannot be reached")
     folder.mkdir()
     qtbot.waitUntil(lambda: cell(view, rule_id, Col.STATE) == "Watching", timeout=WAIT)
+    assert len(told) == 1
 
 
 def test_pause_all_and_resume_all_from_the_tray_menu(qtbot, watching_window: MainWindow,  # type: ignore[no-untyped-def]
