@@ -42,6 +42,7 @@ DEFAULT_TEMPLATE = "{path}/{stem}"
 def find_example(folder: Path, patterns: list[str], subfolders: bool) -> Path | None:
     """A file of ``folder`` the rule would publish, preferring one in a subfolder (it shows {path} at work)."""
     looked, first = 0, None
+    folder = folder.expanduser()
     pending = [folder]
     while pending and looked < EXAMPLE_LOOKS:
         current = pending.pop(0)

@@ -273,10 +273,16 @@ class WatchView(QDialog):
             self.edit_rule()
 
     def _ask(self, question: str) -> bool:
-        answer = QMessageBox.question(self, "Watched folders", question,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return self._message(QMessageBox.Icon.Question, question, ask=True)
+
+    def _message(self, icon: QMessageBox.Icon, text: str, *, ask: bool = False) -> bool:
+        """A message box that shows ``text`` as written (a folder's name may look like markup)."""
+        box = QMessageBox(icon, "Watched folders", text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        if ask:
+            box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     # -- start at login ----------------------------------------------------------------------
     def _autostart_enabled(self) -> bool:
@@ -295,7 +301,7 @@ class WatchView(QDialog):
                 self.autostart.disable()
         except (OSError, ValueError) as exc:
             log.warning("start at login not changed: %s", exc)
-            QMessageBox.warning(self, "Watched folders", f"Could not change starting at login: {exc}")
+            self._message(QMessageBox.Icon.Warning, f"Could not change starting at login: {exc}")
         self.start_at_login.blockSignals(True)
         self.start_at_login.setChecked(self._autostart_enabled())
         self.start_at_login.blockSignals(False)
