@@ -22,6 +22,7 @@ from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.icons import app_icon
 from speckle_uploader.ui.main_window import MainWindow
 from speckle_uploader.ui.sign_in import SignInDialog
+from speckle_uploader.watch import ModelMode, PublishRule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,7 @@ async def shoot(out: Path) -> None:
         settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
         context = AppContext(CredentialStore(), settings)
         context.remember_tokens = False
+        context.watch_options = {"rescan_seconds": 0.3, "network_rescan_seconds": 0.3, "tick_seconds": 0.05}
         window = MainWindow(context)
         window.show()
         await context.sign_in(sandbox.url, DEMO_TOKEN)
@@ -85,8 +87,50 @@ async def shoot(out: Path) -> None:
         await settle(0.5)
         dialog.grab().save(str(out / "sign-in.png"))
         dialog.close()
+        await shoot_watched_folders(window, sandbox, work, out)
         window.close_without_asking()
         await context.shutdown()
+
+
+async def shoot_watched_folders(window: MainWindow, sandbox: ThreadedSandbox, work: Path, out: Path) -> None:
+    """Three watched folders: one publishing by a template, one paused, one on a share that is gone."""
+    service = window.context.watch
+    assert service is not None
+    sandbox.sandbox.config.processing_seconds = 0.5
+    sandbox.sandbox.config.blob_bytes_per_second = None
+    wall = (ROOT / "resources" / "samples" / "simple-wall.ifc").read_bytes()
+    exports = work / "Exports"
+    for name in ("Tower A/ARC.ifc", "Tower A/STR.ifc", "Tower B/ARC.ifc"):
+        (exports / name).parent.mkdir(parents=True, exist_ok=True)
+        (exports / name).write_bytes(wall)
+    (work / "Structure").mkdir()
+    riverside = next(p for p in sandbox.sandbox.store.projects.values() if p.name == "Riverside Library")
+    harbour = next(p for p in sandbox.sandbox.store.projects.values() if p.name != "Riverside Library")
+    service.add(PublishRule(exports, sandbox.url, riverside.id, project_name=riverside.name,
+                            model_mode=ModelMode.TEMPLATE, model_name="{path}/{stem}", settle_seconds=0.2))
+    paused = service.add(PublishRule(work / "Structure", sandbox.url, harbour.id, project_name=harbour.name,
+                                     model_mode=ModelMode.FIXED, model_name="Structure", settle_seconds=0.2))
+    service.add(PublishRule(work / "office-share" / "MEP", sandbox.url, riverside.id, project_name=riverside.name,
+                            model_mode=ModelMode.PER_FILE, settle_seconds=0.2))
+    assert paused.rule.id is not None
+    service.pause(paused.rule.id)
+    view = window.watched.view
+    window.watched.show_view()
+    for _ in range(200):
+        await settle(0.1)
+        if all(s.last_job is not None for s in service.statuses if s.rule.folder == exports) and \
+                not any(j for j in window.table_model.jobs if not j.state.is_final):
+            break
+    await settle(1.0)
+    view.select_rule(service.statuses[0].rule.id)
+    await settle(0.3)
+    view.grab().save(str(out / "watched-folders.png"))
+    rule_dialog = view.edit_rule()
+    await settle(1.0)
+    if rule_dialog is not None:
+        rule_dialog.grab().save(str(out / "watched-folder-rule.png"))
+        rule_dialog.reject()
+    view.close()
 
 
 def main() -> int:

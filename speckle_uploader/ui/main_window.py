@@ -36,6 +36,7 @@ from speckle_uploader.ui.sign_in import SignInDialog
 from speckle_uploader.ui.target_dialog import ask_target
 from speckle_uploader.ui.tasks import async_slot, spawn
 from speckle_uploader.ui.tray import Icon, Tray
+from speckle_uploader.ui.watch_tray import WatchedFolders
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
             self.action_bar.addWidget(button)
         self.action_bar.addStretch()
         self.tray = Tray(self, self._bring_to_front)
+        self.watched = WatchedFolders(self, context, self.watch_button, self.tray.icon, self._bring_to_front)
         self._was_busy = False
         self.pending_paths: list[Path] = []  # opened before anyone signed in
 
@@ -98,6 +100,8 @@ class MainWindow(QMainWindow):
         header.addLayout(who)
         header.addSpacing(16)
         header.addWidget(self.notice, 1)
+        self.watch_button = QPushButton("&Watched folders")
+        header.addWidget(self.watch_button)
         header.addWidget(self.sign_button)
 
         self.picker = TargetPicker(self.context)
