@@ -57,7 +57,7 @@ def start_sandbox() -> tuple[subprocess.Popen[bytes], str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "speckle_uploader", "sandbox", "--flavor", "fileimport",
-                                "--port", str(port), "--processing-seconds", "0.2"],
+                                "--port", str(port), "--processing-seconds", "0.2", "--blob-limit-mb", "1000"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -176,7 +176,8 @@ async def slow_writer(url: str, work: Path, megabytes: int, seconds: float) -> d
         while not workspace.queue.jobs or not workspace.queue.jobs[-1].state.is_final:
             await asyncio.sleep(0.1)
         jobs = workspace.queue.jobs
-    return {"jobs": len(jobs), "first_upload_after_last_write_s": (jobs[0].started_at or 0) - finished_writing,
+    return {"jobs": len(jobs), "first_job_after_last_write_s": jobs[0].created_at - finished_writing,
+            "first_upload_after_last_write_s": (jobs[0].started_at or 0) - finished_writing,
             "uploaded_complete_file": float(all(j.size == final_size for j in jobs if j.state is JobState.SUCCESS)),
             "succeeded": float(sum(j.state is JobState.SUCCESS for j in jobs))}
 
@@ -197,18 +198,22 @@ async def burst(url: str, work: Path, saves: int, interval: float) -> dict[str, 
             "last_published": bool(order) and order[-1] == saves}
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, only: str | None) -> None:
     process, url = start_sandbox()
     work = Path(tempfile.mkdtemp(prefix="watch-bench-"))
     try:
         print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · load {os.getloadavg()[0]:.1f} · "
               f"{os.cpu_count()} cores · Python {sys.version.split()[0]}")
-        delays = await save_to_upload(url, work, 2 if quick else 3)
-        print(f"save → upload start (settle 10 s): {', '.join(f'{d:.2f}' for d in delays)} s "
-              f"(median {statistics.median(delays):.2f})")
-        print("10,000 files:", await ten_thousand(url, work, 10_000))
-        print("slow writer:", await slow_writer(url, work, 30 if quick else 300, 6 if quick else 60))
-        print("burst of saves:", await burst(url, work, 20, 0.5 if quick else 3.0))
+        if only in (None, "latency"):
+            delays = await save_to_upload(url, work, 2 if quick else 3)
+            print(f"save → upload start (settle 10 s): {', '.join(f'{d:.2f}' for d in delays)} s "
+                  f"(median {statistics.median(delays):.2f})")
+        if only in (None, "tree"):
+            print("10,000 files:", await ten_thousand(url, work, 10_000))
+        if only in (None, "slow"):
+            print("slow writer:", await slow_writer(url, work, 30 if quick else 300, 6 if quick else 60))
+        if only in (None, "burst"):
+            print("burst of saves:", await burst(url, work, 20, 0.5 if quick else 3.0))
     finally:
         process.terminate()
         process.wait(10)
@@ -218,4 +223,6 @@ async def main(quick: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--only", choices=["latency", "tree", "slow", "burst"])
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.quick, arguments.only))
