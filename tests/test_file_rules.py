@@ -21,7 +21,10 @@ LIMIT = 100 * 1024 * 1024
     ("name", "kind", "accepted"),
     [("a.IFC", ServerKind.FILE_IMPORT, True), ("a.rvt", ServerKind.CLOUD_INGESTION, True),
      ("a.rvt", ServerKind.FILE_IMPORT, False), ("a.stl", ServerKind.LEGACY_REST, True),
-     ("a.stl", ServerKind.CLOUD_INGESTION, False), ("a.ifczip", ServerKind.CLOUD_INGESTION, False)],
+     ("a.stl", ServerKind.CLOUD_INGESTION, False), ("a.ifczip", ServerKind.CLOUD_INGESTION, False),
+     # startFileImport's next-gen importer (upstream's default) takes IFC only; the old REST one more
+     ("a.obj", ServerKind.FILE_IMPORT, False), ("a.stl", ServerKind.FILE_IMPORT, False),
+     ("a.obj", ServerKind.LEGACY_REST, True)],
 )
 def test_types_per_server_kind(tmp_path: Path, name: str, kind: ServerKind, accepted: bool) -> None:
     path = write(tmp_path / name, b"data")

@@ -6,6 +6,7 @@ import pytest
 
 from speckle_uploader.jobs import JobState
 from speckle_uploader.jobs.queue import model_name_for
+from speckle_uploader.speckle.answers import WAITING_FOR_IMPORT
 from speckle_uploader.speckle.backends import file_upload_status, ingestion_status
 from speckle_uploader.speckle.errors import UnexpectedResponseError
 from speckle_uploader.speckle.models import RemoteState
@@ -89,3 +90,11 @@ def test_model_names_from_files(file_name: str, model: str) -> None:
     from pathlib import Path
 
     assert model_name_for(Path(file_name)) == model
+
+
+def test_converted_status_zero_says_queued_or_converting() -> None:
+    # The next-gen importer keeps 0 while it converts: the row must not claim a plain "queued".
+    status = file_upload_status({"convertedStatus": 0, "convertedMessage": None})
+    assert status.state is RemoteState.QUEUED
+    assert status.message == WAITING_FOR_IMPORT
+    assert "queued or converting" in status.message

@@ -306,6 +306,11 @@ class LegacyAnswer(_Node):
 _CONVERTED_STATUS = {0: RemoteState.QUEUED, 1: RemoteState.PROCESSING, 2: RemoteState.SUCCESS, 3: RemoteState.FAILED}
 
 
+# Upstream's next-gen importer (the default since 2.25.8) leaves convertedStatus at 0 while its worker converts,
+# then sets 2 or 3: "queued" alone would be untrue for the whole conversion. (Seen on a real 2.31.14 server.)
+WAITING_FOR_IMPORT = "Waiting for the server to import it (queued or converting; this server does not say which)"
+
+
 def file_upload_status(upload: FileUploadNode | Any) -> RemoteStatus:
     """``FileUpload.convertedStatus``: 0 queued, 1 processing, 2 success, 3 error."""
     if not isinstance(upload, FileUploadNode):
@@ -317,7 +322,10 @@ def file_upload_status(upload: FileUploadNode | Any) -> RemoteStatus:
     version_id = upload.converted_version_id
     if state is RemoteState.SUCCESS and not version_id:
         raise UnexpectedResponseError("The server reported success without a version id.")
-    return RemoteStatus(state, upload.converted_message or "", None, version_id or None)
+    message = upload.converted_message or ""
+    if state is RemoteState.QUEUED and not message:
+        message = WAITING_FOR_IMPORT
+    return RemoteStatus(state, message, None, version_id or None)
 
 
 def ingestion_status(ingestion: IngestionNode | Any) -> RemoteStatus:

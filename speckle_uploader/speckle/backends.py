@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from speckle_uploader.speckle import operations as ops
-from speckle_uploader.speckle.answers import file_upload_status, ingestion_status
+from speckle_uploader.speckle.answers import WAITING_FOR_IMPORT, file_upload_status, ingestion_status
 from speckle_uploader.speckle.blob import ProgressCallback, put_blob
 from speckle_uploader.speckle.client import SpeckleClient
 from speckle_uploader.speckle.errors import CancellationRefusedError, SpeckleError, UnexpectedResponseError
@@ -214,7 +214,7 @@ class LegacyRestBackend(_ProjectUploadsWatch):
 
     async def register(self, stored: StoredFile, target: Target) -> Submission:
         # The POST already registered it and queued the import.
-        return Submission(stored.file_id, stored.file_id, RemoteStatus(RemoteState.QUEUED, "Queued"))
+        return Submission(stored.file_id, stored.file_id, RemoteStatus(RemoteState.QUEUED, WAITING_FOR_IMPORT))
 
     async def status(self, submission: Submission, target: Target) -> RemoteStatus:
         return file_upload_status(await self.client.file_upload(target.project_id, submission.tracking_id))

@@ -16,11 +16,15 @@ from speckle_uploader.speckle.models import ServerKind
 CLOUD_EXTENSIONS = frozenset(
     {"ifc", "rvt", "nwc", "nwd", "dwg", "3dm", "obj", "skp", "step", "stp", "dgn", "vwx", "smc"}
 )
-OPEN_SOURCE_EXTENSIONS = frozenset({"ifc", "stl", "obj"})  # the default importer; next-gen takes ifc only
+OPEN_SOURCE_EXTENSIONS = frozenset({"ifc", "stl", "obj"})  # the old importer (servers before 2.25.8)
+# Servers with ``startFileImport`` run the next-gen importer by default (FF_NEXT_GEN_FILE_IMPORTER_ENABLED=true
+# since 2.25.8, Speckle's "self-hosted: IFC only"), whose ``startFileImport`` refuses everything else with
+# UNSUPPORTED_FILE_TYPE *after* the bytes were stored: a wasted upload. Seen on a real 2.31.14 server.
+NEXT_GEN_EXTENSIONS = frozenset({"ifc"})
 
 ACCEPTED_EXTENSIONS: dict[ServerKind, frozenset[str]] = {
     ServerKind.CLOUD_INGESTION: CLOUD_EXTENSIONS,
-    ServerKind.FILE_IMPORT: OPEN_SOURCE_EXTENSIONS,
+    ServerKind.FILE_IMPORT: NEXT_GEN_EXTENSIONS,
     ServerKind.LEGACY_REST: OPEN_SOURCE_EXTENSIONS,
 }
 
