@@ -178,11 +178,13 @@ async def test_cancel_while_waiting_or_uploading(sandbox: ThreadedSandbox, token
 @pytest.mark.asyncio
 async def test_server_unsupported_type_is_the_last_word(fileimport_sandbox: ThreadedSandbox, token: str,
                                                         tmp_path: Path) -> None:
-    """With the type check off, the open-source importer's own refusal reaches the user verbatim."""
+    """With the type check off, the server's own refusal reaches the user verbatim: startFileImport's
+    UNSUPPORTED_FILE_TYPE, as a real 2.31.14 server answers (its next-gen importer takes IFC only)."""
     drawing = write(tmp_path / "plan.dwg", b"AC1032 not really a drawing")
     jobs, _ = await upload(fileimport_sandbox, token, [drawing], check_type=False)
-    assert jobs[0].state is JobState.FAILED
-    assert jobs[0].message == "File type dwg is not supported"
+    assert jobs[0].state is JobState.FAILED and jobs[0].error_code == "UNSUPPORTED_FILE_TYPE"
+    assert jobs[0].message == ("The server does not import this kind of file: "
+                               "The provided file type is not supported for importing.")
 
 
 @pytest.mark.asyncio

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 
 from speckle_uploader.sandbox.ifc import check_ifc
-from speckle_uploader.sandbox.store import LEGACY_IMPORTER_EXTENSIONS, FileUpload, Ingestion, Store, now
+from speckle_uploader.sandbox.store import LEGACY_IMPORTER_EXTENSIONS, FileUpload, Flavor, Ingestion, Store, now
 
 STEPS = ("Downloading the file", "Reading the file", "Converting geometry", "Creating the version")
 
@@ -38,7 +38,9 @@ def _outcome(store: Store, path: Path, file_name: str) -> tuple[str, str]:
 
 
 async def process_file_upload(store: Store, upload: FileUpload) -> None:
-    """The open-source importer: convertedStatus 0 -> 1 -> 2 (success) or 3 (error)."""
+    """The open-source importers: convertedStatus 0 -> 2 (success) or 3 (error). The old importer (the legacy
+    flavour) says 1 while converting; the next-gen one (``startFileImport``, upstream's default) never does: on a
+    real 2.31.14 server the status stays 0 while its worker converts."""
     config = store.config
     await asyncio.sleep(config.queue_seconds)
     blob = store.blobs[upload.id]
@@ -48,7 +50,8 @@ async def process_file_upload(store: Store, upload: FileUpload) -> None:
         upload.converted_status, upload.converted_message, upload.last_update = status, message, now()
         store.emit("fileupload", upload)
 
-    update(1, None)
+    if store.flavor is Flavor.LEGACY:
+        update(1, None)
     await asyncio.sleep(config.processing_seconds)
     extension = upload.file_name.rsplit(".", 1)[-1].lower()
     if extension not in LEGACY_IMPORTER_EXTENSIONS:

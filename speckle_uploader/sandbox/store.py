@@ -22,6 +22,9 @@ CLOUD_EXTENSIONS = frozenset(
     {"ifc", "rvt", "nwc", "nwd", "dwg", "3dm", "obj", "skp", "step", "stp", "dgn", "vwx", "smc"}
 )
 LEGACY_IMPORTER_EXTENSIONS = frozenset({"ifc", "stl", "obj"})
+# startFileImport's next-gen importer (upstream's default since 2.25.8) takes IFC only: a real 2.31.14 server
+# refuses .obj/.stl with UNSUPPORTED_FILE_TYPE once the bytes are stored.
+NEXT_GEN_IMPORTER_EXTENSIONS = frozenset({"ifc"})
 
 DEMO_TOKEN = "sandbox-demo-token"
 DEMO_USER_ID = "d3m0us3r01"
@@ -293,6 +296,8 @@ class Store:
         model = project.models.get(model_id)
         if model is None:  # checked after the blob is completed, as the real server does
             raise SandboxError("MODEL_NOT_FOUND", "Attempting to work with a non-existant model")
+        if blob.file_name.rsplit(".", 1)[-1].lower() not in NEXT_GEN_IMPORTER_EXTENSIONS:
+            raise SandboxError("UNSUPPORTED_FILE_TYPE", "The provided file type is not supported for importing.")
         assert user is not None
         return self.add_file_upload(blob, model.name, model.id, user)
 

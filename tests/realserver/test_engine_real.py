@@ -52,6 +52,13 @@ async def until_final(queue: JobQueue) -> list[Job]:
         return await queue.wait()
 
 
+async def until_queued(job: Job) -> None:
+    """Until the server holds the file (a deadline for what may hang, not an expected time)."""
+    async with asyncio.timeout(IMPORT_DEADLINE):
+        while job.state is not JobState.QUEUED:
+            await asyncio.sleep(0.05)
+
+
 async def test_sign_in_detects_file_import(real: RealServer) -> None:
     session = await sign_in(real.url, real.token)
     try:
@@ -91,7 +98,7 @@ def _app_token(real: RealServer, route: str, email: str, password: str) -> str:
     web app's scopes, ``users:invite`` among them)."""
     server = urllib.parse.urlsplit(real.url)
     challenge = secrets.token_hex(16)
-    connection = http.client.HTTPConnection(server.hostname, server.port, timeout=30)
+    connection = http.client.HTTPConnection(server.hostname or "127.0.0.1", server.port, timeout=30)
     body = {"email": email, "password": password, "name": "Reviewer Test", "company": "test"}
     connection.request("POST", f"{route}?challenge={challenge}", json.dumps(body),
                        {"content-type": "application/json"})
@@ -194,9 +201,7 @@ async def test_queued_row_says_queued_or_converting(real: RealServer, tmp_path: 
     try:
         worker_paused(True)
         job = queue.add(copy_sample(tmp_path, unique), real.project, f"waiting-{unique}")
-        async with asyncio.timeout(IMPORT_DEADLINE):
-            while job.state is not JobState.QUEUED:
-                await asyncio.sleep(0.05)
+        await until_queued(job)
         assert job.message == WAITING_FOR_IMPORT
         record = real.upload_record(str(job.model_id), job.file_name)
         assert record["convertedStatus"] == 0  # the server's own answer while its worker has it
@@ -236,9 +241,7 @@ async def test_server_restarted_mid_import(real: RealServer, tmp_path: Path, uni
     try:
         worker_paused(True)  # the import cannot end before the restart: the worker holds it until resumed
         job = queue.add(copy_sample(tmp_path, unique, "two-storey-slabs"), real.project, f"restart-{unique}")
-        async with asyncio.timeout(IMPORT_DEADLINE):
-            while job.state is not JobState.QUEUED:
-                await asyncio.sleep(0.05)
+        await until_queued(job)
         group = int(server_pid.read_text().strip())
         os.killpg(group, signal.SIGTERM)
         async with asyncio.timeout(IMPORT_DEADLINE):  # gone, so that start.sh starts it again
