@@ -55,6 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = _skip_reason()
     for item in mine:
         item.add_marker(pytest.mark.realserver)
+        # Above the suite's own deadlines (pyproject's 300 s is for the sandbox): an import on a busy machine.
+        item.add_marker(pytest.mark.timeout(int(IMPORT_DEADLINE * 2)))
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
 

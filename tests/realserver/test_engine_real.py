@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import http.client
 import json
 import os
@@ -19,18 +20,13 @@ import httpx
 import pytest
 
 from speckle_uploader.jobs import Job, JobQueue, JobState
-from speckle_uploader.jobs.queue import PollPolicy
-from speckle_uploader.speckle.backends import (
-    WAITING_FOR_IMPORT,
-    LegacyRestBackend,
-    StatusCallback,
-    Submission,
-    Target,
-)
+from speckle_uploader.jobs.policy import EngineSettings, PollPolicy
+from speckle_uploader.jobs.workspace import Workspace
+from speckle_uploader.speckle import ServerKind, sign_in
+from speckle_uploader.speckle.backends import WAITING_FOR_IMPORT, StatusCallback, Submission, Target
 from speckle_uploader.speckle.errors import InvalidTokenError
-from speckle_uploader.speckle.models import RemoteState, RemoteStatus, ServerKind
-from speckle_uploader.speckle.session import Session, sign_in
-from tests.conftest import SAMPLES
+from speckle_uploader.speckle.models import RemoteState, RemoteStatus
+from tests.conftest import SAMPLES, write
 from tests.realserver.conftest import IMPORT_DEADLINE, REALSERVER_DIR, RealServer, read_env, run_cli
 
 pytestmark = pytest.mark.asyncio
@@ -153,7 +149,7 @@ async def test_a_reviewer_cannot_upload(real: RealServer, sample_ifc: Path, uniq
 class Instrumented:
     """Wraps a backend's watch callback and its status poll: what arrived by push, what by polling."""
 
-    def __init__(self, session: Session, queue: JobQueue) -> None:
+    def __init__(self, queue: JobQueue) -> None:
         self.pushed: list[RemoteStatus] = []
         self.polled: list[RemoteStatus] = []
         backend = queue.backend
@@ -175,18 +171,32 @@ class Instrumented:
         backend.status = polling  # type: ignore[method-assign]
 
 
+async def test_a_refused_type_is_learnt_for_the_session(real: RealServer, tmp_path: Path, unique: str) -> None:
+    """Were our list stale (.obj believed taken), the server's UNSUPPORTED_FILE_TYPE teaches the session: the
+    next .obj is refused before a byte is sent."""
+    session = await sign_in(real.url, real.token, live=False)
+    session.accepted_extensions.add("obj")
+    mesh = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n"
+    async with Workspace(session, settings=EngineSettings(live=False)) as workspace:
+        first = workspace.queue.add(write(tmp_path / f"a-{unique}.obj", mesh), real.project, f"learn-{unique}")
+        await until_final(workspace.queue)
+        second = workspace.queue.add(write(tmp_path / f"b-{unique}.obj", mesh), real.project, f"learn-{unique}")
+        await until_final(workspace.queue)
+    assert first.error_code == "UNSUPPORTED_FILE_TYPE" and first.file_id is not None  # sent, then refused
+    assert second.state is JobState.FAILED and second.file_id is None and "does not import .obj" in second.message
+    uploads = real.gql("query($p:String!,$m:String!){project(id:$p){model(id:$m){uploads(input:{limit:50})"
+                       "{items{fileName}}}}}", {"p": real.project, "m": first.model_id})
+    assert second.file_name not in [u["fileName"] for u in uploads["project"]["model"]["uploads"]["items"]]
+
+
 async def test_live_status_arrives_by_push(real: RealServer, tmp_path: Path, unique: str) -> None:
-    session = await sign_in(real.url, real.token)
     # Polling so slow that within the deadline only a push can bring the final state.
     slow = PollPolicy(first=3600, factor=1, maximum=3600, live_interval=3600)
-    queue = JobQueue(session.client, session.server, live=session.live, poll=slow)
-    seen = Instrumented(session, queue)
-    try:
+    async with await Workspace.open(real.url, real.token, settings=EngineSettings(poll=slow)) as workspace:
+        queue = workspace.queue
+        seen = Instrumented(queue)
         job = queue.add(copy_sample(tmp_path, unique), real.project, f"live-{unique}")
         await until_final(queue)
-    finally:
-        await queue.aclose()
-        await session.aclose()
     assert job.state is JobState.SUCCESS, job.message
     assert [s.state for s in seen.pushed][-1] is RemoteState.SUCCESS
     assert seen.pushed[-1].version_id == job.version_id
@@ -196,9 +206,8 @@ async def test_live_status_arrives_by_push(real: RealServer, tmp_path: Path, uni
 
 async def test_queued_row_says_queued_or_converting(real: RealServer, tmp_path: Path, unique: str,
                                                     worker_paused: Callable[[bool], None]) -> None:
-    session = await sign_in(real.url, real.token)
-    queue = JobQueue(session.client, session.server, live=session.live)
-    try:
+    async with await Workspace.open(real.url, real.token) as workspace:
+        queue = workspace.queue
         worker_paused(True)
         job = queue.add(copy_sample(tmp_path, unique), real.project, f"waiting-{unique}")
         await until_queued(job)
@@ -207,22 +216,16 @@ async def test_queued_row_says_queued_or_converting(real: RealServer, tmp_path: 
         assert record["convertedStatus"] == 0  # the server's own answer while its worker has it
         worker_paused(False)
         await until_final(queue)
-    finally:
-        worker_paused(False)
-        await queue.aclose()
-        await session.aclose()
     real.assert_version(as_line(job))
 
 
 async def test_legacy_rest_upload_forced(real: RealServer, tmp_path: Path, unique: str) -> None:
     session = await sign_in(real.url, real.token)
-    queue = JobQueue(session.client, session.server, backend=LegacyRestBackend(session.client), live=session.live)
-    try:
-        job = queue.add(copy_sample(tmp_path, unique, "column-grid"), real.project, f"Legacy {unique}")
-        await until_final(queue)
-    finally:
-        await queue.aclose()
-        await session.aclose()
+    # As if detection had found an older server: the engine assembled for a legacy REST one.
+    session.server = dataclasses.replace(session.server, kind=ServerKind.LEGACY_REST)
+    async with Workspace(session) as workspace:
+        job = workspace.queue.add(copy_sample(tmp_path, unique, "column-grid"), real.project, f"Legacy {unique}")
+        await until_final(workspace.queue)
     assert job.state is JobState.SUCCESS, job.message
     real.assert_version(as_line(job))
 
@@ -235,10 +238,9 @@ async def test_server_restarted_mid_import(real: RealServer, tmp_path: Path, uni
     server_pid = real.env_file.parent / "run" / "server.pid"
     if not start.is_file() or not server_pid.is_file():
         pytest.skip(f"cannot restart the server here: {start} or {server_pid} missing")
-    session = await sign_in(real.url, real.token)
-    queue = JobQueue(session.client, session.server, live=session.live,
-                     poll=PollPolicy(first=0.5, maximum=2.0, give_up_after=IMPORT_DEADLINE))
-    try:
+    settings = EngineSettings(poll=PollPolicy(first=0.5, maximum=2.0, give_up_after=IMPORT_DEADLINE))
+    async with await Workspace.open(real.url, real.token, settings=settings) as workspace:
+        queue = workspace.queue
         worker_paused(True)  # the import cannot end before the restart: the worker holds it until resumed
         job = queue.add(copy_sample(tmp_path, unique, "two-storey-slabs"), real.project, f"restart-{unique}")
         await until_queued(job)
@@ -255,10 +257,6 @@ async def test_server_restarted_mid_import(real: RealServer, tmp_path: Path, uni
         assert started.returncode == 0, started.stderr[-2000:]
         worker_paused(False)
         await until_final(queue)
-    finally:
-        worker_paused(False)
-        await queue.aclose()
-        await session.aclose()
     assert job.state is JobState.SUCCESS, job.message
     real.assert_version(as_line(job))
 
