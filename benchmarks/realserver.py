@@ -121,7 +121,7 @@ def main() -> int:
     files = [*sorted(SAMPLES.glob("*.ifc")), padded_ifc(folder / "padded-50mb.ifc", 50 * 1024 * 1024)]
     version = gql(env, "{serverInfo{version}}", {})["serverInfo"]["version"]
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, {os.cpu_count()} cores, "
-          f"speckle-server {version} at {env['SERVER']}")
+          f"speckle-server {version} at {env['SERVER']}, load average {os.getloadavg()[0]:.1f}")
     print(f"app start-up alone (`speckle-uploader --version`): {startup_seconds():.2f} s")
     print("| file | size | app (s) | curl + GraphQL (s) | app overhead (s) |")
     print("|---|---|---|---|---|")
