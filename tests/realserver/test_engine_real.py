@@ -23,7 +23,8 @@ from speckle_uploader.jobs import Job, JobQueue, JobState
 from speckle_uploader.jobs.policy import EngineSettings, PollPolicy
 from speckle_uploader.jobs.workspace import Workspace
 from speckle_uploader.speckle import ServerKind, sign_in
-from speckle_uploader.speckle.backends import WAITING_FOR_IMPORT, StatusCallback, Submission, Target
+from speckle_uploader.speckle.answers import WAITING_FOR_IMPORT
+from speckle_uploader.speckle.backends import StatusCallback, Submission, Target
 from speckle_uploader.speckle.errors import InvalidTokenError
 from speckle_uploader.speckle.models import RemoteState, RemoteStatus
 from tests.conftest import SAMPLES, write
