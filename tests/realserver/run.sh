@@ -26,7 +26,7 @@ trap stop EXIT
 # moment: one more try before giving up.
 started=0
 for attempt in 1 2; do
-  echo "Starting the real server (attempt $attempt; log: $LOG)"
+  echo "Starting the real server (attempt $attempt)"
   if nice -n 10 bash "$REALSERVER/start.sh" >"$LOG" 2>&1; then started=1; break; fi
   stop
 done
@@ -34,6 +34,7 @@ if [ "$started" != 1 ]; then
   echo "--- last lines of start.sh ---"; tail -n 15 "$LOG" | cut -c1-300
   skip "start.sh failed (see above; full log $LOG)"
 fi
+rm -f "$LOG"
 [ -s "$CACHE/env" ] || skip "start.sh wrote no $CACHE/env"
 
 export SPECKLE_REALSERVER_ENV="$CACHE/env"
