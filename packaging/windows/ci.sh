@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# CI's Windows leg, on Debian under Wine: builds the Windows bundle (build.sh: frozen --selftest included),
+# then runs as Windows programs:
+#   - wine_checks.py with the Windows interpreter: Credential Manager keyring, the HKCU Run value, a file
+#     still open in its exporter (sharing violation), paths over 260 characters through the engine;
+#   - speckle-uploader.exe sandbox + speckle-uploader.exe upload --json of a sample to it, on loopback;
+#   - the time to first paint of the real window (Qt's windows platform through Wine's X11 driver, on Xvfb).
+# A set-up failure outside the project (Debian or PyPI did not answer, no Wine for this machine) prints
+# "Windows build skipped: <why>" and exits 0; a build or check failure exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+STARTED=$(date +%s)
+
+skip() { echo "Windows build skipped: $*"; exit 0; }
+say() { echo "windows ci: $*"; }
+
+DEBIAN_PACKAGES=(wine64 wine gcc-mingw-w64-x86-64-win32 xvfb xauth)
+missing=()
+if command -v dpkg-query >/dev/null; then
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing ${missing[*]}"
+  log=$(mktemp)
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}"; } >"$log" 2>&1 || skip "apt-get could not install ${missing[*]} ($(tail -1 "$log"))"
+  rm -f "$log"
+fi
+command -v wine >/dev/null || skip "no wine command on this machine"
+
+status=0
+packaging/windows/build.sh || status=$?
+[ "$status" -eq 75 ] && skip "the set-up of the Wine build failed (see the line above)"
+[ "$status" -eq 0 ] || { echo "windows ci: the Windows build or its self-test FAILED (exit $status)"; exit "$status"; }
+
+CACHE=${SPECKLE_WINE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/speckle-uploader-wine}
+export WINEPREFIX=$CACHE/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+EXE="$ROOT/dist/windows/Speckle Uploader/speckle-uploader.exe"
+wine_run() { wine "$@" < /dev/null 2>&1 | tr -d '\r'; }   # Wine needs stdout to be a pipe
+
+say "Windows-only behaviour, with the Windows interpreter"
+wine_run "$CACHE/prefix/drive_c/Python311/python.exe" "$(winepath -w packaging/windows/wine_checks.py)"
+
+say "upload --json of a sample, by the bundle, to the bundle's sandbox on loopback"
+PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+SERVER=http://127.0.0.1:$PORT
+export SPECKLE_TOKEN=sandbox-demo-token SPECKLE_UPLOADER_HOME
+SPECKLE_UPLOADER_HOME=$(mktemp -d)
+# (a process substitution keeps stdout a pipe while $! stays the sandbox's own process)
+wine "$EXE" sandbox --port "$PORT" --processing-seconds 0.5 < /dev/null > >(cat > "$CACHE/sandbox.log") 2>&1 &
+SANDBOX=$!
+stop_sandbox() { kill "$SANDBOX" 2>/dev/null || true; wait "$SANDBOX" 2>/dev/null || true; }
+trap stop_sandbox EXIT
+for _ in $(seq 120); do
+  grep -q "Speckle sandbox" "$CACHE/sandbox.log" 2>/dev/null && break
+  sleep 0.5
+done
+grep -q "Speckle sandbox" "$CACHE/sandbox.log" || { cat "$CACHE/sandbox.log"; echo "windows ci: the sandbox did not start"; exit 1; }
+PROJECT=$(wine_run "$EXE" projects --server "$SERVER" --search Riverside | awk 'NR == 1 {print $1}')
+SAMPLE=$(winepath -w resources/samples/simple-wall.ifc)
+wine_run "$EXE" upload --server "$SERVER" --project "$PROJECT" --model wine-check --json "$SAMPLE" \
+  | tee "$CACHE/upload.json"
+python3 - "$CACHE/upload.json" <<'PY'
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+assert len(lines) == 1 and lines[0]["status"] == "success" and lines[0]["version_id"], lines
+print(f"windows ci: upload --json: {lines[0]['file']} became version {lines[0]['version_id']}")
+PY
+stop_sandbox
+trap - EXIT
+
+say "time to first paint of the real window (Qt's windows platform on Wine's X11 driver, Xvfb)"
+wineserver -w  # a Wine desktop started without a display must be gone before a window is drawn
+SPECKLE_UPLOADER_HOME=$(mktemp -d) xvfb-run -a -s "-screen 0 1280x800x24" python3 - "$EXE" <<'PY'
+import statistics, subprocess, sys, time
+def launch() -> float:
+    started = time.time()
+    out = subprocess.run(["wine", sys.argv[1], "--startup-probe"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=180).stdout
+    line = next((l for l in out.splitlines() if l.startswith("first paint at")), None)
+    if line is None:
+        sys.exit(f"windows ci: the window was never painted: {out[-2000:]}")
+    return float(line.split()[-1]) - started
+first = launch()  # starts Wine's desktop on this display and fills the disk cache
+times = [launch() for _ in range(3)]
+print(f"windows ci: first paint {statistics.median(times):.2f} s after launch (median of 3; {first:.2f} s cold)")
+PY
+du -sm "$ROOT/dist/windows/Speckle Uploader" "$ROOT"/dist/speckle-uploader-*-windows-x64.zip | sed 's/^/windows ci: MB /'
+say "done in $(( $(date +%s) - STARTED )) s"
