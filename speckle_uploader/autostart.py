@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import plistlib
 import subprocess
@@ -134,6 +135,16 @@ class WinRegistry:
                     winreg.DeleteValue(handle, name)
             except FileNotFoundError:
                 pass
+            return
+        raise OSError("the Windows registry exists only on Windows")
+
+    def delete_key(self, key: str) -> None:
+        """Delete a key that has no subkeys left (its values go with it); a missing key is fine."""
+        if sys.platform == "win32":
+            import winreg
+
+            with contextlib.suppress(FileNotFoundError):
+                winreg.DeleteKey(winreg.HKEY_CURRENT_USER, key)
             return
         raise OSError("the Windows registry exists only on Windows")
 

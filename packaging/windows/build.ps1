@@ -29,6 +29,7 @@ $version = (& $python -c "import speckle_uploader; print(speckle_uploader.__vers
 $zip = "dist\speckle-uploader-$version-windows-x64.zip"
 Compress-Archive -Force -Path "dist\windows\Speckle Uploader" -DestinationPath $zip
 Write-Output "built $zip"
-# File association for .ifc: the installer (e.g. Inno Setup) registers
+# File association for .ifc ("Open with", never the default): speckle_uploader/file_association.py writes, per user,
 #   HKCU\Software\Classes\.ifc\OpenWithProgids\SpeckleUploader.ifc
 #   HKCU\Software\Classes\SpeckleUploader.ifc\shell\open\command = "...\speckle-uploader.exe" "%1"
+# (an installer, e.g. Inno Setup, may write the same keys).

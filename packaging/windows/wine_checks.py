@@ -3,8 +3,9 @@
     python packaging\\windows\\wine_checks.py      (packaging/windows/ci.sh runs it under Wine)
 
 the Credential Manager keyring (CredentialStore through WinVaultKeyring), start at login (the HKCU Run value,
-through winreg), a file still open in the program writing it (sharing violation, then ready once closed),
-paths with drive letters, backslashes and over 260 characters through the engine's own file checks.
+through winreg), "Open with" for .ifc files (HKCU\\Software\\Classes), a file still open in the program
+writing it (sharing violation, then ready once closed), paths with drive letters, backslashes and over 260
+characters through the engine's own file checks.
 Prints one line per check and exits 0 when all pass. Uses only this repository's source and what the
 app's installation already put into this interpreter.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from speckle_uploader import autostart  # noqa: E402
+from speckle_uploader import autostart, file_association  # noqa: E402
 from speckle_uploader.credentials import CredentialStore  # noqa: E402
 from speckle_uploader.jobs.dropped import expand_dropped  # noqa: E402
 from speckle_uploader.platform_files import is_file_ready, long_path  # noqa: E402
@@ -63,6 +64,19 @@ def check_autostart() -> str:
     if startup.is_enabled() or was_enabled:
         raise AssertionError("the Run value is still there after disable")
     return f"HKCU\\{autostart.RUN_KEY} = {value}, then removed"
+
+
+def check_file_association() -> str:
+    registry = autostart.WinRegistry()
+    exe = r"C:\Program Files\Speckle Uploader\speckle-uploader.exe"
+    file_association.register(exe)
+    command = registry.get(file_association.PROG_KEY + r"\shell\open\command", "")
+    if not file_association.is_registered(exe) or command != f'"{exe}" "%1"':
+        raise AssertionError(f"open command is {command!r}")
+    file_association.unregister()
+    if file_association.is_registered(exe) or registry.get(file_association.PROG_KEY, "") is not None:
+        raise AssertionError("the ProgID is still there after unregister")
+    return f"HKCU\\{file_association.PROG_KEY} opens {command}, listed under .ifc OpenWithProgids, then removed"
 
 
 def check_sharing_violation(folder: Path) -> str:
@@ -111,6 +125,7 @@ def main() -> int:
         checks: list[tuple[str, Callable[[], str]]] = [
             ("keychain", check_keychain),
             ("autostart", check_autostart),
+            ("open with", check_file_association),
             ("sharing", lambda: check_sharing_violation(folder)),
             ("paths", lambda: check_paths(folder)),
         ]
