@@ -97,6 +97,16 @@ def test_links_out_of_the_folder_are_not_followed(tmp_path: Path) -> None:
     assert sorted(p.name for p in scan(shared, ["*.ifc"])) == ["inside.ifc", "real.ifc"]
 
 
+def test_a_linked_folder_keeps_the_name_the_user_gave(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    ifc(real / "Tower A" / "ARC.ifc")
+    link = tmp_path / "exports"
+    link.symlink_to(real, target_is_directory=True)
+    assert list(scan(link, ["*.ifc"])) == [link / "Tower A" / "ARC.ifc"]
+    rule = PublishRule(link, "https://x", "p", model_mode=ModelMode.TEMPLATE, model_name="{path}/{stem}")
+    assert rule.model_for(link / "Tower A" / "ARC.ifc") == "Tower A/ARC"
+
+
 def test_online_only_placeholders_are_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ifc(tmp_path / "local.ifc")
     ifc(tmp_path / "cloud.ifc")

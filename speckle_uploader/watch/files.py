@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from speckle_uploader.platform_files import long_path
+
 # Lock, temp and backup files of the programs that export models, and the desktop's own litter.
 DEFAULT_IGNORED = (
     "~$*", ".~lock.*", "*.tmp", "*.temp", "*.bak", "*.dwl", "*.dwl2", "*.swp", "*.part", "*.crdownload",
@@ -89,7 +91,10 @@ def scan(folder: Path, patterns: list[str], *, subfolders: bool = True, own_fold
                 continue
             if not stat.S_ISREG(info.st_mode):
                 continue
-            found[Path(entry.path)] = FileState(info.st_size, info.st_mtime_ns, is_placeholder(info))
+            # Named under the folder as the rule gives it (a link or a mapped drive stays what the user chose):
+            # the rule's relative paths, model names and notifications all speak of that form.
+            found[folder / Path(entry.path).relative_to(root)] = FileState(info.st_size, info.st_mtime_ns,
+                                                                           is_placeholder(info))
     return found
 
 
@@ -120,7 +125,7 @@ def can_read_now(path: Path) -> bool:
     kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
     kernel32.CreateFileW.restype = ctypes.c_void_p
     generic_read, file_share_read, open_existing = 0x80000000, 0x1, 3
-    handle = kernel32.CreateFileW(str(path), generic_read, file_share_read, None, open_existing, 0, None)
+    handle = kernel32.CreateFileW(long_path(path), generic_read, file_share_read, None, open_existing, 0, None)
     if handle in (None, ctypes.c_void_p(-1).value):
         return False  # sharing violation (32) or gone: look again later
     kernel32.CloseHandle(ctypes.c_void_p(handle))
