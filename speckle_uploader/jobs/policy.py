@@ -47,3 +47,4 @@ class EngineSettings:
     poll: PollPolicy = PollPolicy()
     retry: RetryPolicy = RetryPolicy()
     live: bool = True  # follow statuses by subscription (polling stays as the fallback)
+    limit_rate: float | None = None  # bytes per second for all uploads together (None: no limit)

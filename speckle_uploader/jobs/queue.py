@@ -13,10 +13,11 @@ import functools
 import itertools
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from speckle_uploader.jobs.bandwidth import Bandwidth
 from speckle_uploader.jobs.follow import CLIENT_TIMEOUT, Follower
 from speckle_uploader.jobs.job import Job, JobEvent, JobState
 from speckle_uploader.jobs.model_directory import ModelDirectory, model_name_for
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WAITING_FOR_SLOT = "Waiting for a free upload slot"
+PAUSED = "Paused: waits until the queue is resumed"
 
 
 class JobQueue:
@@ -61,6 +63,12 @@ class JobQueue:
         self._jobs: dict[int, Job] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._submissions: dict[int, tuple[Submission, Target]] = {}
+        # Pause gate and speed limit (see "pause and speed" below).
+        self._running = asyncio.Event()
+        self._running.set()
+        self.pause_listeners: list[Callable[[bool], None]] = []
+        self.bandwidth = Bandwidth(settings.limit_rate)
+        backend.throttle = self.bandwidth.take
 
     # -- observing -------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -185,6 +193,54 @@ class JobQueue:
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
+    # -- pause and speed ---------------------------------------------------------------------------
+    # A paused queue starts no transfer: jobs wait before taking an upload slot. Transfers already sending
+    # finish (stopping one mid-way would throw its bytes away: a presigned PUT cannot resume), and files the
+    # server processes are followed as before. The speed limit applies to all transfers together, at once.
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        if self.paused:
+            return
+        self._running.clear()
+        for job in self._jobs.values():
+            if job.state is JobState.WAITING and job.message == WAITING_FOR_SLOT:
+                self.updates.set(job, JobState.WAITING, PAUSED)
+        for listener in list(self.pause_listeners):
+            listener(True)
+
+    def resume(self) -> None:
+        if not self.paused:
+            return
+        self._running.set()
+        for job in self._jobs.values():
+            if job.state is JobState.WAITING and job.message == PAUSED:
+                self.updates.set(job, JobState.WAITING, WAITING_FOR_SLOT)
+        for listener in list(self.pause_listeners):
+            listener(False)
+
+    def set_limit_rate(self, bytes_per_second: float | None) -> None:
+        self.bandwidth.set_limit(bytes_per_second)
+
+    @contextlib.asynccontextmanager
+    async def _upload_slot(self, job: Job) -> AsyncIterator[None]:
+        """An upload slot, taken only while the queue runs (a pause while waiting for one keeps waiting)."""
+        while True:
+            if self.paused:
+                self.updates.set(job, JobState.WAITING, PAUSED)
+                await self._running.wait()
+                self.updates.set(job, JobState.WAITING, WAITING_FOR_SLOT)
+            await self._slots.acquire()
+            if not self.paused:
+                break
+            self._slots.release()
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     # -- the work --------------------------------------------------------------------------------
     def _start(self, job: Job, *, resume: bool = False, check: bool = False) -> None:
         work = self._resume(job) if resume else self._run(job, check=check)
@@ -203,7 +259,7 @@ class JobQueue:
                 if refusal is not None:
                     raise refusal
                 self.updates.set(job, JobState.WAITING, WAITING_FOR_SLOT)
-            async with self._slots:
+            async with self._upload_slot(job):
                 job.started_at = time.time()
                 if not job.path.is_file():  # gone since it was queued: say so before creating any model
                     raise FileProblemError("No such file (it was moved or deleted?).")

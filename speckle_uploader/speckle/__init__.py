@@ -26,13 +26,21 @@ from speckle_uploader.speckle.models import (
     ServerKind,
     User,
 )
-from speckle_uploader.speckle.server_url import CLOUD_URL, is_plain_http_remote, normalise_server_url
+from speckle_uploader.speckle.server_url import (
+    CLOUD_URL,
+    ServerAddress,
+    is_plain_http_remote,
+    normalise_server_url,
+    parse_proxy,
+    parse_server_address,
+)
 from speckle_uploader.speckle.session import Session, sign_in
 
 __all__ = [
     "CLOUD_URL", "CancellationRefusedError", "FileProblemError", "IngestionBackend", "InvalidTokenError", "Model",
     "Page", "Project", "RateLimitedError", "RemoteState", "RemoteStatus", "ServerInfo", "ServerKind",
-    "ServerUnreachableError", "Session", "SpeckleClient", "SpeckleError", "Submission", "Target", "User",
-    "backend_for", "check_file", "extension", "is_plain_http_remote", "normalise_server_url", "sign_in",
+    "ServerAddress", "ServerUnreachableError", "Session", "SpeckleClient", "SpeckleError", "Submission", "Target", "User",
+    "backend_for", "check_file", "extension", "is_plain_http_remote", "normalise_server_url", "parse_proxy",
+    "parse_server_address", "sign_in",
     "tls_context",
 ]

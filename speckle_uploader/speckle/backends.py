@@ -18,7 +18,7 @@ from typing import Any
 
 from speckle_uploader.speckle import operations as ops
 from speckle_uploader.speckle.answers import WAITING_FOR_IMPORT, file_upload_status, ingestion_status
-from speckle_uploader.speckle.blob import ProgressCallback, put_blob
+from speckle_uploader.speckle.blob import ProgressCallback, Throttle, put_blob
 from speckle_uploader.speckle.client import SpeckleClient
 from speckle_uploader.speckle.errors import CancellationRefusedError, SpeckleError, UnexpectedResponseError
 from speckle_uploader.speckle.legacy_rest import upload_legacy
@@ -63,6 +63,7 @@ class IngestionBackend(ABC):
     def __init__(self, client: SpeckleClient, live: SubscriptionClient | None = None) -> None:
         self.client = client
         self.live = live  # live updates, where the server lets us have them
+        self.throttle: Throttle | None = None  # every chunk of every upload waits on it (a speed limit)
 
     @property
     def live_connected(self) -> bool:
@@ -104,6 +105,7 @@ class _PresignedBackend(IngestionBackend):
         receipt = await put_blob(
             http.blob_client, upload.url, path, size,
             headers=upload.additional_headers, on_progress=on_progress, rules=http.blob_rules,
+            throttle=self.throttle,
         )
         return StoredFile(file_id=upload.file_id, etag=receipt.etag)
 
@@ -209,7 +211,8 @@ class LegacyRestBackend(_ProjectUploadsWatch):
     kind = ServerKind.LEGACY_REST
 
     async def store(self, path: Path, size: int, target: Target, on_progress: ProgressCallback) -> StoredFile:
-        blob_id = await upload_legacy(self.client.http, target.project_id, target.model_name, path, size, on_progress)
+        blob_id = await upload_legacy(self.client.http, target.project_id, target.model_name, path, size, on_progress,
+                                      throttle=self.throttle)
         return StoredFile(file_id=blob_id, etag=None)
 
     async def register(self, stored: StoredFile, target: Target) -> Submission:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -40,6 +40,7 @@ ANSWER_DEADLINE = 300.0  # seconds from the last byte sent to the store's whole 
 ANSWER_LIMIT = 64 * 1024  # an error answer is a few hundred bytes of XML
 
 ProgressCallback = Callable[[int], None]
+Throttle = Callable[[int], Awaitable[None]]  # waits until that many more bytes may go (a speed limit)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def _read_chunk(handle: IO[bytes], digest: hashlib._Hash | None, size: int) -> b
 
 async def stream_file(path: Path, size: int, on_progress: ProgressCallback | None, *,
                       digest: hashlib._Hash | None = None, chunk_size: int = CHUNK_SIZE,
-                      on_done: Callable[[], None] | None = None) -> AsyncIterator[bytes]:
+                      on_done: Callable[[], None] | None = None,
+                      throttle: Throttle | None = None) -> AsyncIterator[bytes]:
     """Yield exactly ``size`` bytes of ``path``; a file that changes length meanwhile is an error.
     ``on_done`` is called once the last byte has been handed over."""
     sent = 0
@@ -78,6 +80,8 @@ async def stream_file(path: Path, size: int, on_progress: ProgressCallback | Non
             if len(chunk) > want:
                 raise FileProblemError(f"{path.name} grew while it was being uploaded.")
             sent += len(chunk)
+            if throttle is not None:
+                await throttle(len(chunk))
             yield chunk
             if on_progress is not None:
                 on_progress(sent)
@@ -90,7 +94,7 @@ async def stream_file(path: Path, size: int, on_progress: ProgressCallback | Non
 async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *,
                    headers: dict[str, str] | None = None, on_progress: ProgressCallback | None = None,
                    chunk_size: int = CHUNK_SIZE, verify_md5: bool | None = None, rules: BlobRules | None = None,
-                   answer_deadline: float = ANSWER_DEADLINE) -> BlobReceipt:
+                   answer_deadline: float = ANSWER_DEADLINE, throttle: Throttle | None = None) -> BlobReceipt:
     """PUT the file to ``url``; return the ETag verbatim. Raises typed errors for every refusal.
 
     ``client`` should be a blob-only client (``blob_safety.blob_client``: no cookies, vetted addresses).
@@ -113,7 +117,8 @@ async def put_blob(client: httpx.AsyncClient, url: str, path: Path, size: int, *
             def last_byte_sent() -> None:
                 deadline.reschedule(loop.time() + answer_deadline)
 
-            body = stream_file(path, size, on_progress, digest=digest, chunk_size=chunk_size, on_done=last_byte_sent)
+            body = stream_file(path, size, on_progress, digest=digest, chunk_size=chunk_size, on_done=last_byte_sent,
+                               throttle=throttle)
             request = client.build_request("PUT", url, content=body, headers=send_headers, timeout=PUT_TIMEOUT)
             response = await client.send(request, stream=True)
             if deadline.when() is None:  # it answered before the last byte: its answer's body is bounded too

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from speckle_uploader.speckle.answers import LegacyAnswer, understand
-from speckle_uploader.speckle.blob import PUT_TIMEOUT, ProgressCallback, stream_file
+from speckle_uploader.speckle.blob import PUT_TIMEOUT, ProgressCallback, Throttle, stream_file
 from speckle_uploader.speckle.errors import (
     FileTooLargeError,
     ModelNotFoundError,
@@ -29,7 +29,7 @@ def _quoted_filename(name: str) -> str:
 
 
 async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, path: Path, size: int,
-                        on_progress: ProgressCallback | None = None) -> str:
+                        on_progress: ProgressCallback | None = None, throttle: Throttle | None = None) -> str:
     """Upload and start the import in one request; return the upload (blob) id."""
     boundary = "speckle-uploader-" + secrets.token_hex(12)
     head = (
@@ -42,7 +42,7 @@ async def upload_legacy(http: SpeckleHttp, project_id: str, model_name: str, pat
 
     async def body() -> AsyncIterator[bytes]:
         yield head
-        async for chunk in stream_file(path, size, on_progress):
+        async for chunk in stream_file(path, size, on_progress, throttle=throttle):
             yield chunk
         yield tail
 

@@ -68,3 +68,28 @@ def is_plain_http_remote(server_url: str) -> bool:
     """True for ``http://`` to anything but this computer: the token would cross the network in clear."""
     parts = urlsplit(server_url)
     return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
+
+
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def parse_proxy(text: str) -> str:
+    """The proxy's URL (``""`` for none: the system's settings apply); a bare ``host:port`` means http.
+    Raises ValueError with a sentence that never repeats the text (a token pasted into the wrong field
+    must not end up on screen or in a log)."""
+    text = text.strip()
+    if not text:
+        return ""
+    url = text if "://" in text else "http://" + text
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if "://" not in text and port is None:  # a bare word is not a proxy (a pasted token looks like one)
+        port = -1
+    if (parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname or port == -1 or " " in text
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ValueError("The proxy is not an address like http://proxy.example.com:8080 "
+                         "(leave it empty to use the system's settings).")
+    return url.rstrip("/")

@@ -41,6 +41,7 @@ class AppContext(QObject):
         self.history: JobHistory | None = None
         self._history_opened = False
         self.history_problem = ""  # said once in the window when the history is unusable or was moved aside
+        self.wanted_ids: tuple[str | None, str | None] = (None, None)  # from a pasted project/model URL
 
     @property
     def session(self) -> Session | None:
@@ -76,13 +77,19 @@ class AppContext(QObject):
                 self.history.problem_listeners.append(self.problem.emit)
         return self.history
 
-    async def sign_in(self, server_url: str, token: str) -> Session:
+    async def sign_in(self, server_url: str, token: str, *, proxy: str | None = None,
+                      select: tuple[str | None, str | None] = (None, None)) -> Session:
         """Check the token and the server; keep the token (keychain, else this run only). Raises typed errors.
-        The server's earlier jobs come back from the history; those it was processing are followed again."""
+        The server's earlier jobs come back from the history; those it was processing are followed again.
+        ``proxy`` (None: the saved one) is saved only once it worked; ``select``: the project and model ids
+        of a pasted browser URL, for the pickers to choose."""
         server_url = normalise_server_url(server_url)
         history = await self._open_history()
         workspace = await Workspace.open(server_url, token, settings=self.engine, history=history,
-                                         proxy=self.proxy or None)
+                                         proxy=(self.proxy if proxy is None else proxy) or None)
+        if proxy is not None:
+            self.set_proxy(proxy)
+        self.wanted_ids = select
         await self.sign_out(forget=False)
         self.workspace = workspace
         # Watched folders of this server take up their work (each catches up once on what changed).

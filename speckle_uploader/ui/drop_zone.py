@@ -15,7 +15,8 @@ class DropZone(QFrame):
         self.setObjectName("dropZone")
         self.headline = QLabel("<span style='font-size:15pt; font-weight:600'>Drop IFC files or folders here</span>")
         self.headline.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail = QLabel()
+        self.detail = QLabel()  # our markup around server names, which the window escapes
+        self.detail.setTextFormat(Qt.TextFormat.RichText)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.detail.setWordWrap(True)
         self.add_button = QPushButton("Add files…")

@@ -15,6 +15,7 @@ from speckle_uploader.formatting import format_duration, human_size
 from speckle_uploader.jobs import Job, JobEvent, JobQueue, JobState
 from speckle_uploader.jobs.rate import RateMeter
 from speckle_uploader.ui.columns import COLUMNS, Column
+from speckle_uploader.ui.plain import one_line, tooltip
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -142,9 +143,9 @@ class JobTableModel(QAbstractTableModel):
         if role == JOB_ROLE:
             return job
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(job, column)
+            return one_line(self._text(job, column))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(job, column)
+            return tooltip(self._tooltip(job, column)) or None
         if role == FRACTION_ROLE and column is Column.PROGRESS:
             return self._fraction(job)
         if role == Qt.ItemDataRole.ForegroundRole and column is Column.STATE and job.state in STATE_COLOURS:
@@ -168,7 +169,8 @@ class JobTableModel(QAbstractTableModel):
             return str(job.path)
         if column in (Column.MESSAGE, Column.PROGRESS, Column.STATE):
             return job.message or None
-        return None
+        # Cut or not, every other cell's whole text is one hover away.
+        return self._text(job, column) or None
 
     def _fraction(self, job: Job) -> float | None:
         if job.state is JobState.UPLOADING:

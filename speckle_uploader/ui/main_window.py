@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
@@ -31,6 +32,7 @@ from speckle_uploader.ui.icons import app_icon, avatar
 from speckle_uploader.ui.job_actions import JobActions
 from speckle_uploader.ui.job_table import JobTableModel
 from speckle_uploader.ui.pickers import TargetPicker
+from speckle_uploader.ui.plain import plain, tooltip
 from speckle_uploader.ui.progress_delegate import ProgressDelegate
 from speckle_uploader.ui.sign_in import SignInDialog
 from speckle_uploader.ui.target_dialog import ask_target
@@ -81,12 +83,12 @@ class MainWindow(QMainWindow):
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
         self.avatar = QLabel()
-        self.user_name = QLabel()
+        self.user_name = plain(QLabel())
         self.user_name.setStyleSheet("font-weight: 600;")
-        self.server_name = QLabel()
+        self.server_name = plain(QLabel())
         self.server_name.setStyleSheet("color: palette(placeholder-text);")
         self.server_name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notice = QLabel()
+        self.notice = plain(QLabel())
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("color: #b26b00;")
         self.sign_button = QPushButton("Sign out")
@@ -216,7 +218,7 @@ class MainWindow(QMainWindow):
         self.user_name.setText(session.user.name)
         self.server_name.setText(f"{session.server.name} · {session.server.url}")
         self.avatar.setPixmap(avatar(session.user.name, session.user.avatar))
-        self.avatar.setToolTip(session.user.email or session.user.name)
+        self.avatar.setToolTip(tooltip(session.user.email or session.user.name))
         saved = self.context.token_saved
         self.notice.setText(saved.reason if saved is not None and not saved.stored else "")
         self.sign_button.setText("Sign out")
@@ -264,7 +266,8 @@ class MainWindow(QMainWindow):
         else:
             model = target.model_name or "a model per file"
             kinds = ", ".join("." + e for e in sorted(self.context.session.accepted_extensions))
-            text = f"They go to <b>{target.project_name}</b> / <b>{model}</b> · this server takes {kinds}"
+            text = (f"They go to <b>{html.escape(target.project_name)}</b> / <b>{html.escape(model)}</b> · "
+                    f"this server takes {html.escape(kinds)}")
         self.drop_zone.detail.setText(text)
 
     # -- adding files ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from speckle_uploader.jobs.destination import Destination
 from speckle_uploader.speckle import Model, Page, Project, SpeckleError
 from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.plain import clean, one_line, plain, tooltip
 from speckle_uploader.ui.tasks import spawn
 
 SEARCH_DELAY_MS = 300
@@ -46,7 +47,7 @@ class PagedList(QWidget):
         self.list = QListWidget()
         self.list.setUniformItemSizes(True)
         self.list.setStyleSheet("QListWidget::item { padding: 3px 4px; }")
-        self.status = QLabel()
+        self.status = plain(QLabel())
         self.status.setStyleSheet("color: palette(placeholder-text);")
         self.status.setWordWrap(True)
         self.title.setBuddy(self.search)
@@ -134,7 +135,7 @@ class PagedList(QWidget):
         self._maybe_more()
 
     def make_item(self, entry: Any) -> QListWidgetItem:
-        item = QListWidgetItem(str(getattr(entry, "name", entry)))
+        item = QListWidgetItem(one_line(str(getattr(entry, "name", entry)), 200))
         item.setData(ITEM_ROLE, entry)
         return item
 
@@ -160,12 +161,12 @@ class ProjectList(PagedList):
         item = super().make_item(entry)
         project: Project = entry
         if not project.can_publish.authorized:
-            item.setText(f"{project.name}  (read-only)")
+            item.setText(f"{one_line(project.name, 200)}  (read-only)")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # visible, with its reason, but not choosable
             item.setForeground(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
-            item.setToolTip(f"You cannot upload here: {project.can_publish.message}")
+            item.setToolTip(tooltip(f"You cannot upload here: {project.can_publish.message}"))
         else:
-            item.setToolTip(f"Your role: {(project.role or '').removeprefix('stream:') or 'unknown'}")
+            item.setToolTip(tooltip(f"Your role: {clean(project.role or '').removeprefix('stream:') or 'unknown'}"))
         return item
 
 
@@ -205,6 +206,10 @@ class TargetPicker(QWidget):
         self.project = None
         await self.projects.reload_now()
         project_id, model_name = self.context.remembered_target()
+        wanted_project, wanted_model = self.context.wanted_ids
+        self.context.wanted_ids = (None, None)
+        if wanted_project:  # a project (or model) URL was pasted at sign-in: that one, not the last choice
+            project_id, model_name = wanted_project, None
         if project_id and not self.projects.select_where(lambda p: p.id == project_id):
             try:
                 assert self.context.session is not None
@@ -214,7 +219,10 @@ class TargetPicker(QWidget):
             if project.can_publish.authorized:
                 self.projects.list.insertItem(0, self.projects.make_item(project))
                 self.projects.select_where(lambda p: p.id == project_id)
-        if self.project is not None and model_name is not None:
+        if self.project is not None and wanted_model:
+            await self.models.loaded.wait()
+            self.models.select_where(lambda m: isinstance(m, Model) and m.id == wanted_model)
+        elif self.project is not None and model_name is not None:
             await self.models.loaded.wait()
             if model_name == "":
                 self.models.select_where(lambda m: m == PER_FILE)
@@ -249,7 +257,7 @@ class TargetPicker(QWidget):
 
     async def create_model_now(self) -> None:
         assert self.project is not None and self.context.session is not None
-        name, ok = QInputDialog.getText(self, "New model", f"Name of the new model in “{self.project.name}”:")
+        name, ok = QInputDialog.getText(self, "New model", f"Name of the new model in “{one_line(self.project.name)}”:")
         name = name.strip()
         if not ok or not name:
             self.models.list.setCurrentRow(-1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -11,12 +12,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from speckle_uploader.speckle import CLOUD_URL, SpeckleError, is_plain_http_remote, normalise_server_url
+from speckle_uploader.speckle import CLOUD_URL, SpeckleError, is_plain_http_remote, parse_proxy, parse_server_address
 from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.plain import plain
 from speckle_uploader.ui.tasks import async_slot
 
 TOKEN_HELP = (
@@ -55,7 +58,7 @@ class SignInDialog(QDialog):
         help_text.setTextFormat(Qt.TextFormat.RichText)
         help_text.setStyleSheet("color: palette(placeholder-text);")
 
-        self.error = QLabel()
+        self.error = plain(QLabel())  # the server's words, never its markup
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d64541;")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -71,6 +74,9 @@ class SignInDialog(QDialog):
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.sign_in_button = self.buttons.addButton("Sign in", QDialogButtonBox.ButtonRole.AcceptRole)
+        # Enter signs in, from any field: no button becomes the default by taking the focus.
+        for button in self.buttons.findChildren(QPushButton):
+            button.setAutoDefault(False)
         self.sign_in_button.setDefault(True)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
@@ -100,28 +106,51 @@ class SignInDialog(QDialog):
         self.sign_in_button.setText("Checking…" if busy else "Sign in")
         self.server.setEnabled(not busy)
         self.token.setEnabled(not busy)
+        self.proxy.setEnabled(not busy)
         self._update_button()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Enter anywhere (the server's editable list included) signs in once a token is there.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+            if self.sign_in_button.isEnabled():
+                self.sign_in_button.click()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     @async_slot()
     async def submit(self) -> None:
+        if self._busy or not self.token.text().strip():
+            return
         try:
-            server_url = normalise_server_url(self.server.currentText())
+            address = parse_server_address(self.server.currentText())
         except ValueError as exc:
             self.show_error(str(exc))
+            self.server.setFocus()
             return
-        if is_plain_http_remote(server_url) and not self.confirm_plain_http(server_url):
+        try:
+            proxy = parse_proxy(self.proxy.text())
+        except ValueError as exc:
+            self.show_error(str(exc))
+            self.proxy.setFocus()
+            self.proxy.selectAll()
             return
+        if is_plain_http_remote(address.url) and not self.confirm_plain_http(address.url):
+            return
+        self.server.setCurrentText(address.url)  # what was pasted, as the server's address
         self.show_error("")
-        self.context.set_proxy(self.proxy.text())
         self._set_busy(True)
         try:
-            await self.context.sign_in(server_url, self.token.text().strip())
+            await self.context.sign_in(address.url, self.token.text().strip(), proxy=proxy,
+                                       select=(address.project_id, address.model_id))
         except SpeckleError as exc:
+            self._set_busy(False)
             self.show_error(str(exc))
+            # The next paste goes where it belongs: the token field, not whatever took the focus meanwhile.
+            self.token.setFocus()
             self.token.selectAll()
             return
-        finally:
-            self._set_busy(False)
+        self._set_busy(False)
         self.accept()
 
     def confirm_plain_http(self, server_url: str) -> bool:

@@ -35,7 +35,7 @@ def test_model_passes_qt_model_tester(qtmodeltester) -> None:  # type: ignore[no
     assert model.index(2, Column.MESSAGE).data() == "Bad file"
     assert model.index(3, Column.PROGRESS).data(FRACTION_ROLE) == 0.5
     assert model.index(3, Column.FILE).data(JOB_ROLE) is jobs[3]
-    assert model.index(3, Column.FILE).data(Qt.ItemDataRole.ToolTipRole) == "/models/file-4.ifc"
+    assert "/models/file-4.ifc" in model.index(3, Column.FILE).data(Qt.ItemDataRole.ToolTipRole)
 
     removed = model.remove_finished()
     assert {j.id for j in removed} == {2, 3}
