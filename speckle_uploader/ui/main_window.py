@@ -9,7 +9,6 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -23,19 +22,18 @@ from PySide6.QtWidgets import (
 )
 
 from speckle_uploader.jobs import Job, JobEvent, JobState
-from speckle_uploader.jobs.dropped import expand_dropped
 from speckle_uploader.logs import diagnostics
 from speckle_uploader.ui.columns import COLUMNS, Column
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.drop_zone import DropZone
 from speckle_uploader.ui.icons import app_icon, avatar
+from speckle_uploader.ui.intake import FileIntake
 from speckle_uploader.ui.job_actions import JobActions
 from speckle_uploader.ui.job_table import JobTableModel
 from speckle_uploader.ui.pickers import TargetPicker
 from speckle_uploader.ui.plain import plain, tooltip
 from speckle_uploader.ui.progress_delegate import ProgressDelegate
 from speckle_uploader.ui.sign_in import SignInDialog
-from speckle_uploader.ui.target_dialog import ask_target
 from speckle_uploader.ui.tasks import async_slot, spawn
 from speckle_uploader.ui.tray import Icon, Tray
 from speckle_uploader.ui.watch_tray import WatchedFolders
@@ -64,6 +62,7 @@ class MainWindow(QMainWindow):
         self.watched = WatchedFolders(self, context, self.watch_button, self.tray.icon, self._bring_to_front)
         self._was_busy = False
         self.pending_paths: list[Path] = []  # opened before anyone signed in
+        self.sign_in_dialog: SignInDialog | None = None
 
         # The summary follows the table's own signals, at most every 100 ms, and costs nothing when idle.
         self._summary_timer = QTimer(self)
@@ -111,6 +110,9 @@ class MainWindow(QMainWindow):
 
         self.drop_zone = DropZone()
         self.drop_zone.add_button.clicked.connect(self.choose_files)
+        self.drop_zone.folder_button.clicked.connect(self.choose_folder)
+        self.intake = FileIntake(self, self.context, say=self.say, not_signed_in=self._wait_for_sign_in,
+                                 target_chosen=lambda: spawn(self.picker.start()), added=self._added)
 
         self.table = QTableView()
         self.table.setModel(self.table_model)
@@ -239,13 +241,15 @@ class MainWindow(QMainWindow):
             self.add_paths(paths)
 
     def open_paths(self, paths: list[Path]) -> None:
-        """Files opened with the app (arguments, file association): jobs now, or right after sign-in."""
+        """Files opened with the app (arguments, file association, a second launch): jobs now, or right after
+        sign-in."""
         if self.context.session is None:
             self.pending_paths.extend(paths)
             return
         self.add_paths(paths)
 
     def _on_signed_out(self) -> None:
+        self.intake.stop_walks()
         self.user_name.setText("Not signed in")
         self.server_name.setText("Sign in to choose a project")
         self.avatar.setPixmap(avatar("?", None))
@@ -287,39 +291,32 @@ class MainWindow(QMainWindow):
             self.add_paths(paths)
 
     def choose_files(self) -> None:
-        kinds = ""
-        if self.context.session is not None:
-            kinds = " ".join("*." + e for e in sorted(self.context.session.accepted_extensions))
-        names, _ = QFileDialog.getOpenFileNames(self, "Add files to upload", "",
-                                                f"Models ({kinds});;All files (*)" if kinds else "All files (*)")
-        if names:
-            self.add_paths([Path(name) for name in names])
+        self.intake.choose_files()
+
+    def choose_folder(self) -> None:
+        self.intake.choose_folder()
 
     def add_paths(self, paths: list[Path]) -> list[Job]:
-        """Each file becomes a job at once; files the server would refuse become failed jobs that say why."""
-        if self.context.session is None or self.context.queue is None:
-            self.ask_sign_in("Sign in first; then drop the files again.")
-            return []
-        if self.context.target is None and not self.ask_target(len(paths)):
-            return []
-        target = self.context.target
-        assert target is not None
-        self.table_model.set_project_names({target.project_id: target.project_name})
-        self.context.name_project(target.project_id, target.project_name)
-        files = expand_dropped(paths, self.context.session.accepted_extensions)
-        if not files:
-            self.statusBar().showMessage("Nothing to upload in what was dropped (no model files found).", 8000)
-            return []
-        jobs = [self.context.queue.add(path, target.project_id, target.model_name, check_now=False) for path in files]
-        self.table.scrollToBottom()
-        return jobs
+        """Each file becomes a job at once; files the server would refuse become failed jobs that say why.
+        Folders are walked off the Qt thread: their jobs appear a moment later (``intake.walks``)."""
+        return self.intake.add_paths(paths)
 
-    def ask_target(self, count: int) -> bool:
-        """A drop with no project chosen: ask where the files go."""
-        accepted = ask_target(self, self.context, count)
-        if accepted:
-            spawn(self.picker.start())  # show the same choice in the window
-        return accepted
+    def say(self, text: str) -> None:
+        """A line in the status bar, long enough to be read."""
+        self.statusBar().showMessage(text, 30000 if len(text) > 60 else 8000)
+
+    def _wait_for_sign_in(self, paths: list[Path]) -> None:
+        self.pending_paths.extend(paths)
+        if not (self.sign_in_dialog is not None and self.sign_in_dialog.isVisible()):
+            count = len(self.pending_paths)
+            self.ask_sign_in(f"Sign in, and the {count} {'item' if count == 1 else 'items'} you added "
+                             "will be uploaded.")
+
+    def _added(self, jobs: list[Job]) -> None:
+        target = self.context.target
+        if target is not None:
+            self.table_model.set_project_names({target.project_id: target.project_name})
+        self.table.scrollToBottom()
 
     def copy_diagnostics(self) -> str:
         session = self.context.session

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keyring
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
 
@@ -185,9 +185,11 @@ def test_drop_without_target_asks_for_one(qtbot, window: MainWindow, cloud_sandb
         picker.models.select_where(lambda m: m == PER_FILE)
         dialog.accept()
 
-    QTimer.singleShot(100, answer_dialog)
     drop(window, [folder])
+    answer_dialog()  # the question is open (window-modal, no nested event loop) while the window lives on
+    qtbot.waitUntil(lambda: window.table_model.rowCount() == 2, timeout=5000)  # the folder is walked off-thread
     assert sorted(job.file_name for job in window.table_model.jobs) == ["a.ifc", "b.ifc"]
+    assert "Skipped 2 files" in window.statusBar().currentMessage()  # notes.txt and the linked folder
     qtbot.waitUntil(lambda: jobs_final(window), timeout=15000)
     assert {job.state for job in window.table_model.jobs} == {JobState.SUCCESS}
 
