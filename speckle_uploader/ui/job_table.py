@@ -91,16 +91,20 @@ class JobTableModel(QAbstractTableModel):
     def _changed(self, row: int) -> None:
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(Column) - 1))
 
-    def remove_finished(self) -> list[Job]:
-        """Drop finished rows (contiguous runs at a time) and return them."""
+    def remove_finished(self, *, failed_too: bool = False) -> list[Job]:
+        """Drop the rows of files that became versions or were cancelled (with ``failed_too``, also those that
+        failed, timed out or were interrupted), contiguous runs at a time, and return them."""
+        def goes(job: Job) -> bool:
+            return job.state in (JobState.SUCCESS, JobState.CANCELLED) or (failed_too and job.state.is_final)
+
         removed: list[Job] = []
         row = len(self._jobs) - 1
         while row >= 0:
-            if not self._jobs[row].state.is_final:
+            if not goes(self._jobs[row]):
                 row -= 1
                 continue
             end = row
-            while row >= 0 and self._jobs[row].state.is_final:
+            while row >= 0 and goes(self._jobs[row]):
                 row -= 1
             self.beginRemoveRows(QModelIndex(), row + 1, end)
             removed.extend(self._jobs[row + 1:end + 1])

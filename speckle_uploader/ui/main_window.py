@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.logs import diagnostics
+from speckle_uploader.ui.closing import CloseChoice, ask_on_close, sentence
 from speckle_uploader.ui.columns import COLUMNS, Column
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.drop_zone import DropZone
@@ -33,6 +34,7 @@ from speckle_uploader.ui.job_table import JobTableModel
 from speckle_uploader.ui.pickers import TargetPicker
 from speckle_uploader.ui.plain import plain, tooltip
 from speckle_uploader.ui.progress_delegate import ProgressDelegate
+from speckle_uploader.ui.queue_bar import QueueBar, files_are
 from speckle_uploader.ui.sign_in import SignInDialog
 from speckle_uploader.ui.tasks import async_slot, spawn
 from speckle_uploader.ui.tray import Icon, Tray
@@ -58,8 +60,15 @@ class MainWindow(QMainWindow):
         for button in self.row_actions.buttons():
             self.action_bar.addWidget(button)
         self.action_bar.addStretch()
-        self.tray = Tray(self, self._bring_to_front)
+        self.action_bar.addWidget(self.queue_bar.filter)
+        self.tray = Tray(self, self._bring_to_front, pause=self.pause_all, resume=self.resume_all,
+                         quit_app=self.quit_app)
+        self.queue_bar.pause_button.toggled.connect(self.tray.set_paused)
         self.watched = WatchedFolders(self, context, self.watch_button, self.tray.icon, self._bring_to_front)
+        # One tray menu: the watched folders' entries join the uploads' (Open, Pause/Resume all uploads, Quit).
+        for action in (self.watched.folders_action, self.watched.pause_all_action, self.watched.resume_all_action):
+            self.tray.add_action(action)
+        self.tray.own_menu()
         self._was_busy = False
         self.pending_paths: list[Path] = []  # opened before anyone signed in
         self.sign_in_dialog: SignInDialog | None = None
@@ -138,8 +147,9 @@ class MainWindow(QMainWindow):
 
         self.action_bar = QHBoxLayout()
         self.summary = QLabel()
-        self.clear_button = QPushButton("Clear finished")
-        self.clear_button.clicked.connect(self.clear_finished)
+        self.queue_bar = QueueBar(self.table, self.table_model, self.context.settings, lambda: self.context.queue)
+        self.queue_bar.clear.clicked.connect(self.clear_finished)
+        self.queue_bar.clear_failed.triggered.connect(self.clear_failed_too)
         self.diagnostics_button = QPushButton("Copy diagnostics")
         self.diagnostics_button.setToolTip("Copy version, server, keychain and recent log lines (tokens masked) "
                                            "to paste into a support request")
@@ -152,10 +162,10 @@ class MainWindow(QMainWindow):
         right_layout.addLayout(self.action_bar)
         right_layout.addWidget(self.table, 1)
         right_layout.addWidget(self.empty_hint)
+        right_layout.addWidget(self.queue_bar)
         footer = QHBoxLayout()
         footer.addWidget(self.summary, 1)
         footer.addWidget(self.diagnostics_button)
-        footer.addWidget(self.clear_button)
         right_layout.addLayout(footer)
 
         splitter = QSplitter()
@@ -210,7 +220,7 @@ class MainWindow(QMainWindow):
             self.ask_sign_in()
             return
         active = [job for job in self.table_model.jobs if not job.state.is_final]
-        if active and not self._confirm(f"{len(active)} files are still on their way. Sign out and stop them?"):
+        if active and not self._confirm(f"{sentence(self.keeps_working_reasons())} Sign out and stop them?"):
             return
         await self.context.sign_out()
 
@@ -227,6 +237,7 @@ class MainWindow(QMainWindow):
         self.picker.setEnabled(True)
         self.table_model.set_project_names(self.context.project_names())
         self.table_model.attach(self.context.queue)
+        self.queue_bar.attach(self.context.queue)
         if self.context.history_problem:
             self.statusBar().showMessage(self.context.history_problem, 20000)
             self.context.history_problem = ""
@@ -259,6 +270,7 @@ class MainWindow(QMainWindow):
         self.picker.models.clear()
         self.picker.setEnabled(False)
         self.table_model.attach(None)
+        self.queue_bar.attach(None)
         self._refresh_target()
 
     def _refresh_target(self) -> None:
@@ -331,10 +343,31 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Diagnostics copied to the clipboard (no token included).", 6000)
         return report
 
-    def clear_finished(self) -> None:
-        self.context.forget_jobs([job.id for job in self.table_model.remove_finished()])
+    def clear_finished(self, *, failed_too: bool = False) -> None:
+        """Rows of files that became versions or were cancelled leave the table and the history; failures
+        stay (to be retried or read) unless ``failed_too``."""
+        removed = self.table_model.remove_finished(failed_too=failed_too)
+        self.context.forget_jobs([job.id for job in removed])
+        self.queue_bar.batch.forget(job.id for job in removed)
         self.table.selectionModel().clearSelection()
         self.row_actions.update()
+
+    def clear_failed_too(self) -> None:
+        failed = sum(job.state.is_final and job.state is not JobState.SUCCESS for job in self.table_model.jobs)
+        if failed and not self._confirm(f"Also remove {failed} failed {'row' if failed == 1 else 'rows'} and "
+                                        "forget why they failed?"):
+            return
+        self.clear_finished(failed_too=True)
+
+    # -- the whole queue ---------------------------------------------------------------------
+    def pause_all(self) -> None:
+        self.queue_bar.pause_button.setChecked(True)
+
+    def resume_all(self) -> None:
+        self.queue_bar.pause_button.setChecked(False)
+
+    def retry_failed(self) -> list[Job]:
+        return self.queue_bar.retry_all_failed()
 
     def select_row(self, row: int) -> None:
         self.table.selectionModel().select(
@@ -360,7 +393,7 @@ class MainWindow(QMainWindow):
         jobs = self.table_model.jobs
         self.summary.setText(self.table_model.summary())
         self.empty_hint.setVisible(not jobs)
-        self.clear_button.setEnabled(any(job.state.is_final for job in jobs))
+        self.queue_bar.refresh()
         busy = any(not job.state.is_final for job in jobs)
         if self._was_busy and not busy:
             done = sum(job.state is JobState.SUCCESS for job in jobs)
@@ -381,11 +414,29 @@ class MainWindow(QMainWindow):
         self.allow_close = True
         self.close()
 
+    def keeps_working_reasons(self) -> list[str]:
+        """What would stop if the app quit now, one phrase each ("2 files are still on their way"). Other views
+        add theirs by extending this (the close question lists them all)."""
+        active = sum(not job.state.is_final for job in self.table_model.jobs)
+        reasons = [f"{files_are(active)} still on {'its' if active == 1 else 'their'} way"] if active else []
+        watching = self.watched.keeps_working_reason()
+        return reasons + [watching] if watching else reasons
+
+    def quit_app(self) -> None:
+        """Quit (the tray's Quit): asks first while work goes on, without offering the background."""
+        self.watched.quit()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        active = [job for job in self.table_model.jobs if not job.state.is_final]
-        if active and not self.allow_close and not self._confirm(
-                f"{len(active)} files are still on their way. Quit and stop them?"):
-            event.ignore()
-            return
+        reasons = [] if self.allow_close else self.keeps_working_reasons()
+        if reasons:
+            choice = ask_on_close(self, reasons, can_background=self.tray.available and not self.watched.quitting)
+            if choice is not CloseChoice.QUIT:
+                event.ignore()
+                if choice is CloseChoice.BACKGROUND:
+                    self.hide()
+                    self.tray.notify("Still uploading", sentence(reasons) + " The tray icon brings the window back.")
+                return
+        self.intake.stop_walks()
         event.accept()
         self.closed.emit()
+        self.watched.quitting = False

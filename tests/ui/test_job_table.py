@@ -37,8 +37,12 @@ def test_model_passes_qt_model_tester(qtmodeltester) -> None:  # type: ignore[no
     assert model.index(3, Column.FILE).data(JOB_ROLE) is jobs[3]
     assert "/models/file-4.ifc" in model.index(3, Column.FILE).data(Qt.ItemDataRole.ToolTipRole)
 
-    removed = model.remove_finished()
-    assert {j.id for j in removed} == {2, 3}
+    removed = model.remove_finished()  # failures stay unless asked
+    assert {j.id for j in removed} == {2}
+    assert [model.job_at(row).id for row in range(model.rowCount())] == [1, 3, 4]
+    qtmodeltester.check(model)
+    removed = model.remove_finished(failed_too=True)
+    assert {j.id for j in removed} == {3}
     assert [model.job_at(row).id for row in range(model.rowCount())] == [1, 4]
     qtmodeltester.check(model)
 

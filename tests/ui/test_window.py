@@ -104,7 +104,9 @@ def test_sign_in_pick_drop_and_follow(qtbot, window: MainWindow, cloud_sandbox: 
     window.row_actions.copy.trigger()
     assert QApplication.clipboard().text().startswith("survey.ifc: The IFC file is truncated")
 
-    window.clear_finished()
+    window.clear_finished()  # the version goes; the failures stay until asked
+    assert sorted(job.file_name for job in window.table_model.jobs) == ["federated.ifc", "plan.pdf", "survey.ifc"]
+    window.clear_finished(failed_too=True)
     assert window.table_model.rowCount() == 0
     assert window.context.queue is not None and window.context.queue.jobs == []
 
