@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from speckle_uploader import __version__
 from speckle_uploader.app_dirs import history_path
 from speckle_uploader.credentials import CredentialStore
+from speckle_uploader.instance import InstanceServer, hand_over
 from speckle_uploader.logs import setup_logging
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.icons import app_icon
@@ -55,6 +56,10 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
     window = MainWindow(context)
     quit_on_terminal_signals(window)
     app.installEventFilter(FileOpenFilter(window))
+    instance = None
+    if sandbox is None and args.quit_after is None and not args.startup_probe:
+        instance = InstanceServer(window.receive_from_launch)
+        await instance.start()
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     if args.startup_probe:
@@ -79,6 +84,8 @@ async def run_window(app: QApplication, args: argparse.Namespace) -> int:
             QTimer.singleShot(int(args.quit_after * 1000), report_and_quit)
         await closed.wait()
     finally:
+        if instance is not None:
+            await instance.close()
         await context.shutdown()
         if sandbox is not None:
             sandbox.stop()
@@ -140,6 +147,13 @@ class FirstPaintProbe(QObject):
 
 def run_app(argv: list[str]) -> int:
     args = parse_args(argv)
+    # One window per user: a window already running takes these files (and comes to the front); this launch
+    # then ends here, before Qt loads. The demo and the probes run apart.
+    if not (args.demo or args.startup_probe or args.quit_after is not None) and hand_over(args.files):
+        count = len(args.files)
+        print(f"Speckle Uploader is already open: {count} {'file' if count == 1 else 'files'} handed to it."
+              if count else "Speckle Uploader is already open: brought to the front.", flush=True)
+        return 0
     log_file = setup_logging()
     logging.getLogger(__name__).info("Speckle Uploader %s starting; log at %s", __version__, log_file)
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -259,6 +259,13 @@ class MainWindow(QMainWindow):
             return
         self.add_paths(paths)
 
+    def receive_from_launch(self, paths: list[Path]) -> None:
+        """A second launch handed its files over (single instance): show the window, add them."""
+        self._bring_to_front()
+        if paths:
+            self.open_paths(paths)
+            self.say(f"{len(paths)} {'file' if len(paths) == 1 else 'files'} opened with the app.")
+
     def _on_signed_out(self) -> None:
         self.intake.stop_walks()
         self.user_name.setText("Not signed in")
