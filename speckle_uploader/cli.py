@@ -18,10 +18,18 @@ from speckle_uploader import __version__, cli_watch
 from speckle_uploader.app_dirs import history_path
 from speckle_uploader.credentials import CredentialStore
 from speckle_uploader.jobs import EngineSettings, Job, JobState, PollPolicy, Workspace
+from speckle_uploader.jobs.bandwidth import parse_rate
 from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.logs import setup_logging
 from speckle_uploader.progress import JsonLines, LineLog, LiveDisplay, job_result
-from speckle_uploader.speckle import CLOUD_URL, Session, SpeckleError, normalise_server_url, sign_in
+from speckle_uploader.speckle import (
+    CLOUD_URL,
+    Session,
+    SpeckleError,
+    normalise_server_url,
+    parse_server_address,
+    sign_in,
+)
 from speckle_uploader.text import clean_server_text, clean_token
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -47,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     upload = commands.add_parser("upload", help="upload files and wait until each is a model version")
-    upload.add_argument("--server", default=DEFAULT_SERVER, help=f"server URL (default {DEFAULT_SERVER})")
-    upload.add_argument("--project", required=True, help="project id (see `speckle-uploader projects`)")
+    upload.add_argument("--server", default=DEFAULT_SERVER, help=f"server URL (default {DEFAULT_SERVER}); a project "
+                                                                 "URL copied from the browser names the project too")
+    upload.add_argument("--project", help="project id (see `speckle-uploader projects`)")
     upload.add_argument("--model", help="model name: found case-insensitively or created "
                                         "(default: named after each file)")
     upload.add_argument("--message", help="the message set on each new version (what changed, for whom)")
@@ -59,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default 60; the job then ends 'timeout' and a retry looks again)")
     upload.add_argument("--any-type", action="store_true",
                         help="skip the check of file types this server is known to import")
+    upload.add_argument("--limit-rate", metavar="SPEED", help="upload at most this fast, all files together "
+                                                               "(e.g. 500K, 2M: bytes per second)")
     upload.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     login = commands.add_parser("login", help="check a personal access token and keep it in the keychain")
@@ -130,6 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def gui_main(argv: Sequence[str] | None = None) -> int:
     """The desktop window; ``speckle-uploader-gui`` and ``speckle-uploader`` without a command."""
+    from speckle_uploader.desktop_libs import problem
+
+    missing = problem()  # before Qt loads: its own message for a missing X11 library is cryptic
+    if missing:
+        print(missing, file=sys.stderr)
+        return EXIT_USAGE
     from speckle_uploader.ui.app import run_app  # Qt loads only when the window is wanted
 
     return run_app(list(sys.argv[1:] if argv is None else argv))
@@ -166,12 +183,20 @@ async def _session(server_url: str) -> Session:
 
 async def upload(args: argparse.Namespace) -> int:
     server_url = _server(args.server)
+    with contextlib.suppress(ValueError):  # _server() above has said what is wrong with it
+        args.project = args.project or parse_server_address(args.server).project_id
+    if not args.project:
+        raise CliError("--project is needed (or a project URL as --server)")
     if args.concurrency < 1:
         raise CliError("--concurrency must be at least 1")
     if args.give_up_after <= 0:
         raise CliError("--give-up-after must be more than 0 minutes")
+    try:
+        limit_rate = parse_rate(args.limit_rate) if args.limit_rate else None
+    except ValueError as exc:
+        raise CliError(f"--limit-rate: {exc}") from None
     settings = EngineSettings(concurrency=args.concurrency, check_type=not args.any_type,
-                              poll=PollPolicy(processing_limit=args.give_up_after * 60))
+                              poll=PollPolicy(processing_limit=args.give_up_after * 60), limit_rate=limit_rate)
     # Recorded in the same history as the window's uploads; another process's jobs are left alone.
     workspace = await Workspace.open(server_url, find_token(server_url), settings=settings,
                                      history=history_path(), restore=False)

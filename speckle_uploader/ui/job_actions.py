@@ -15,11 +15,13 @@ from speckle_uploader.ui.job_table import JobTableModel
 
 
 class JobActions(QObject):
-    def __init__(self, table: QTableView, model: JobTableModel, context: AppContext) -> None:
+    def __init__(self, table: QTableView, model: JobTableModel, context: AppContext,
+                 say: Callable[[str], None] = lambda _text: None) -> None:
         super().__init__(table)
         self.table = table
         self.model = model
         self.context = context
+        self.say = say  # a line in the window: copies are confirmed, failures to open are explained
         self.cancel = self._action("Cancel", self.cancel_selected, QKeySequence(QKeySequence.StandardKey.Delete),
                                    "Stop the selected uploads (Delete)")
         self.retry = self._action("Retry", self.retry_selected, "Ctrl+R", "Upload the selected files again (Ctrl+R)")
@@ -28,7 +30,9 @@ class JobActions(QObject):
         self.folder = self._action("Show in folder", self.show_in_folder, None, "Open the folder of the file")
         self.copy = self._action("Copy message", self.copy_message, QKeySequence(QKeySequence.StandardKey.Copy),
                                  "Copy the message of the selected rows (Ctrl+C)")
-        self.all = [self.cancel, self.retry, self.open, self.folder, self.copy]
+        self.link = self._action("Copy link", self.copy_link, "Ctrl+Shift+C",
+                                 "Copy the web address of the new version (Ctrl+Shift+C)")
+        self.all = [self.cancel, self.retry, self.open, self.link, self.folder, self.copy]
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._context_menu)
         table.doubleClicked.connect(lambda _index: self.open_version())
@@ -65,6 +69,7 @@ class JobActions(QObject):
         self.cancel.setEnabled(any(job.can_cancel for job in jobs))
         self.retry.setEnabled(any(job.can_retry for job in jobs))
         self.open.setEnabled(any(job.can_open for job in jobs))
+        self.link.setEnabled(any(job.can_open for job in jobs))
         self.folder.setEnabled(len(jobs) == 1)
         self.copy.setEnabled(bool(jobs))
 
@@ -87,18 +92,42 @@ class JobActions(QObject):
                     self.context.queue.retry(job.id)
         self.update()
 
-    def open_version(self) -> None:
+    def links(self) -> list[str]:
         if self.context.session is None:
-            return
-        for job in self.selected_jobs():
-            url = job.version_url(self.context.session.server.url)
-            if url:
-                QDesktopServices.openUrl(QUrl(url))
+            return []
+        server = self.context.session.server.url
+        return [url for job in self.selected_jobs() if (url := job.version_url(server))]
+
+    def open_version(self) -> None:
+        for url in self.links():
+            if not QDesktopServices.openUrl(QUrl(url)):
+                QGuiApplication.clipboard().setText(url)
+                self.say(f"No web browser answered; the link is copied instead: {url}")
+                return
+
+    def copy_link(self) -> None:
+        links = self.links()
+        if links:
+            QGuiApplication.clipboard().setText("\n".join(links))
+            self.say("Link copied." if len(links) == 1 else f"{len(links)} links copied.")
 
     def show_in_folder(self) -> None:
         for job in self.selected_jobs()[:1]:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(job.path.parent)))
+            folder = str(job.path.parent)
+            if not job.path.parent.is_dir():
+                self.say(f"The folder is not there any more: {folder}")
+            elif not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+                QGuiApplication.clipboard().setText(folder)
+                self.say(f"No file manager answered; the folder's path is copied instead: {folder}")
 
     def copy_message(self) -> None:
-        lines = [f"{job.file_name}: {job.message}" for job in self.selected_jobs()]
+        jobs = self.selected_jobs()
+        if not jobs:
+            return
+        server = self.context.session.server.url if self.context.session is not None else ""
+        lines = []
+        for job in jobs:
+            url = job.version_url(server) if server else None
+            lines.append(f"{job.file_name}: {job.message}" + (f" {url}" if url else ""))
         QGuiApplication.clipboard().setText("\n".join(lines))
+        self.say("Message copied." if len(jobs) == 1 else f"{len(jobs)} messages copied.")

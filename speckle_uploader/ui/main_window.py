@@ -56,7 +56,7 @@ class MainWindow(QMainWindow):
 
         self.table_model = JobTableModel(self)
         self._build()
-        self.row_actions = JobActions(self.table, self.table_model, context)
+        self.row_actions = JobActions(self.table, self.table_model, context, say=self.say)
         for button in self.row_actions.buttons():
             self.action_bar.addWidget(button)
         self.action_bar.addStretch()
