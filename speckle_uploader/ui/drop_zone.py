@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Set as AbstractSet
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from speckle_uploader.jobs.destination import Destination
+from speckle_uploader.ui.plain import one_line
 
 
 class DropZone(QFrame):
@@ -35,6 +41,19 @@ class DropZone(QFrame):
         layout.addWidget(self.detail)
         layout.addLayout(row)
         self.set_highlight(False)
+
+    def show_target(self, signed_in: bool, target: Destination | None, accepted: AbstractSet[str]) -> None:
+        """Where dropped files go: our markup around the server's names, which are escaped."""
+        if not signed_in:
+            text = "Sign in first, then choose a project and a model on the left."
+        elif target is None:
+            text = "Choose a project and a model on the left."
+        else:
+            model = target.model_name or "a model per file"
+            kinds = ", ".join("." + e for e in sorted(accepted))
+            text = (f"They go to <b>{html.escape(one_line(target.project_name))}</b> / "
+                    f"<b>{html.escape(one_line(model))}</b> · this server takes {html.escape(kinds)}")
+        self.detail.setText(text)
 
     def set_highlight(self, on: bool) -> None:
         colour = "palette(highlight)" if on else "palette(mid)"

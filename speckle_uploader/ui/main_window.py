@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
@@ -27,12 +26,12 @@ from speckle_uploader.ui.closing import CloseChoice, ask_on_close, sentence
 from speckle_uploader.ui.columns import COLUMNS, Column
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.drop_zone import DropZone
-from speckle_uploader.ui.icons import app_icon, avatar
+from speckle_uploader.ui.header import AccountHeader
+from speckle_uploader.ui.icons import app_icon
 from speckle_uploader.ui.intake import FileIntake
 from speckle_uploader.ui.job_actions import JobActions
 from speckle_uploader.ui.job_table import JobTableModel
 from speckle_uploader.ui.pickers import TargetPicker
-from speckle_uploader.ui.plain import plain, tooltip
 from speckle_uploader.ui.progress_delegate import ProgressDelegate
 from speckle_uploader.ui.queue_bar import QueueBar, files_are
 from speckle_uploader.ui.sign_in import SignInDialog
@@ -90,29 +89,14 @@ class MainWindow(QMainWindow):
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.avatar = QLabel()
-        self.user_name = plain(QLabel())
-        self.user_name.setStyleSheet("font-weight: 600;")
-        self.server_name = plain(QLabel())
-        self.server_name.setStyleSheet("color: palette(placeholder-text);")
-        self.server_name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notice = plain(QLabel())
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("color: #b26b00;")
-        self.sign_button = QPushButton("Sign out")
-        self.sign_button.clicked.connect(self._sign_in_or_out)
-        who = QVBoxLayout()
-        who.setSpacing(0)
-        who.addWidget(self.user_name)
-        who.addWidget(self.server_name)
-        header = QHBoxLayout()
-        header.addWidget(self.avatar)
-        header.addLayout(who)
-        header.addSpacing(16)
-        header.addWidget(self.notice, 1)
+        self.header = AccountHeader()
+        self.header.sign_button.clicked.connect(self._sign_in_or_out)
         self.watch_button = QPushButton("&Watched folders")
-        header.addWidget(self.watch_button)
-        header.addWidget(self.sign_button)
+        self.header.add_before_sign_button(self.watch_button)
+        # Names the tests and benchmarks know the header's parts by.
+        header = self.header
+        self.avatar, self.user_name, self.server_name = header.avatar, header.user_name, header.server_name
+        self.notice, self.sign_button = header.notice, header.sign_button
 
         self.picker = TargetPicker(self.context)
         self.picker.setMinimumWidth(220)
@@ -179,7 +163,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(10)
-        layout.addLayout(header)
+        layout.addWidget(self.header)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
@@ -199,8 +183,7 @@ class MainWindow(QMainWindow):
         token = await self.context.stored_token(server)
         message = ""
         if token:
-            self.user_name.setText("Signing in…")
-            self.server_name.setText(server)
+            self.header.signing_in(server)
             try:
                 await self.context.sign_in(server, token)
                 return
@@ -227,13 +210,8 @@ class MainWindow(QMainWindow):
     def _on_signed_in(self) -> None:
         session = self.context.session
         assert session is not None and self.context.queue is not None
-        self.user_name.setText(session.user.name)
-        self.server_name.setText(f"{session.server.name} · {session.server.url}")
-        self.avatar.setPixmap(avatar(session.user.name, session.user.avatar))
-        self.avatar.setToolTip(tooltip(session.user.email or session.user.name))
         saved = self.context.token_saved
-        self.notice.setText(saved.reason if saved is not None and not saved.stored else "")
-        self.sign_button.setText("Sign out")
+        self.header.signed_in(session, saved.reason if saved is not None and not saved.stored else "")
         self.picker.setEnabled(True)
         self.table_model.set_project_names(self.context.project_names())
         self.table_model.attach(self.context.queue)
@@ -268,11 +246,7 @@ class MainWindow(QMainWindow):
 
     def _on_signed_out(self) -> None:
         self.intake.stop_walks()
-        self.user_name.setText("Not signed in")
-        self.server_name.setText("Sign in to choose a project")
-        self.avatar.setPixmap(avatar("?", None))
-        self.notice.setText("")
-        self.sign_button.setText("Sign in…")
+        self.header.signed_out()
         self.picker.projects.clear()
         self.picker.models.clear()
         self.picker.setEnabled(False)
@@ -281,17 +255,9 @@ class MainWindow(QMainWindow):
         self._refresh_target()
 
     def _refresh_target(self) -> None:
-        target = self.context.target
-        if self.context.session is None:
-            text = "Sign in first, then choose a project and a model on the left."
-        elif target is None:
-            text = "Choose a project and a model on the left."
-        else:
-            model = target.model_name or "a model per file"
-            kinds = ", ".join("." + e for e in sorted(self.context.session.accepted_extensions))
-            text = (f"They go to <b>{html.escape(target.project_name)}</b> / <b>{html.escape(model)}</b> · "
-                    f"this server takes {html.escape(kinds)}")
-        self.drop_zone.detail.setText(text)
+        session = self.context.session
+        self.drop_zone.show_target(session is not None, self.context.target,
+                                   session.accepted_extensions if session is not None else set())
 
     # -- adding files ------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
