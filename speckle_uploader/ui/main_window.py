@@ -393,7 +393,7 @@ class MainWindow(QMainWindow):
         active = sum(not job.state.is_final for job in self.table_model.jobs)
         reasons = [f"{files_are(active)} still on {'its' if active == 1 else 'their'} way"] if active else []
         watching = self.watched.keeps_working_reason()
-        return reasons + [watching] if watching else reasons
+        return [*reasons, watching] if watching else reasons
 
     def quit_app(self) -> None:
         """Quit (the tray's Quit): asks first while work goes on, without offering the background."""

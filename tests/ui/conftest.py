@@ -60,3 +60,13 @@ def window(qtbot, context: AppContext, running_qloop: qasync.QEventLoop) -> Iter
     main.allow_close = True
     shutdown = asyncio.ensure_future(context.shutdown())
     qtbot.waitUntil(shutdown.done, timeout=5000)
+
+
+@pytest.fixture(autouse=True)
+def _closing_never_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-qt closes the test's windows before fixtures tear down: a window with work still going on must
+    not ask (offscreen, nobody would answer). Tests of the question patch ``ask_on_close`` themselves."""
+    from speckle_uploader.ui import main_window
+    from speckle_uploader.ui.closing import CloseChoice
+
+    monkeypatch.setattr(main_window, "ask_on_close", lambda *_args, **_kwargs: CloseChoice.QUIT)

@@ -122,7 +122,8 @@ def test_closing_with_work_in_progress(qtbot, window: MainWindow, cloud_sandbox:
 
 def test_the_tray_menu_takes_extra_entries(window: MainWindow) -> None:
     texts = [action.text() for action in window.tray.menu.actions() if not action.isSeparator()]
-    assert texts == ["Open Speckle Uploader", "Pause all", "Resume all", "Quit"]
+    assert texts == ["Open Speckle Uploader", "Pause all uploads", "Resume all uploads", "Watched folders…",
+                     "Pause all watched folders", "Resume all watched folders", "Quit"]
     extra = QAction("Watched folders…", window)
     window.tray.add_action(extra)
     actions = [action for action in window.tray.menu.actions() if not action.isSeparator()]
