@@ -25,6 +25,7 @@ from speckle_uploader.ui.sign_in import SignInDialog
 from speckle_uploader.watch import ModelMode, PublishRule
 
 ROOT = Path(__file__).resolve().parent.parent
+SUFFIX = ""  # "-dark" with --dark
 
 
 async def settle(seconds: float) -> None:
@@ -76,7 +77,21 @@ async def shoot(out: Path) -> None:
                 break
         window.select_row(1)
         await settle(0.15)
-        window.grab().save(str(out / "main-window.png"))
+        window.grab().save(str(out / f"main-window{SUFFIX}.png"))
+        if SUFFIX:  # the dark palette: the main window is enough to judge readability
+            window.close_without_asking()
+            await context.shutdown()
+            return
+
+        # The paused queue: what is sending finishes, the rest waits, the batch line says so.
+        window.pause_all()
+        more = [work / f"Tower-A-level-{n:02d}.ifc" for n in range(1, 4)]
+        for path in more:
+            shutil.copy(files[0], path)
+        window.add_paths(more)
+        await settle(1.0)
+        window.grab().save(str(out / "main-window-paused.png"))
+        window.resume_all()
 
         dialog = SignInDialog(context, window)
         dialog.server.setCurrentText("https://speckle.example-architects.com")
@@ -138,7 +153,9 @@ def main() -> int:
     out = Path(args[0] if args else "docs")
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
-    if "--dark" in sys.argv:  # to check readability on a dark desktop theme
+    if "--dark" in sys.argv:  # to check readability on a dark desktop theme: docs/main-window-dark.png
+        global SUFFIX
+        SUFFIX = "-dark"
         app.setStyle("Fusion")
         palette = QPalette()
         roles = {QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
