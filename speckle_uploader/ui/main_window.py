@@ -48,8 +48,8 @@ class MainWindow(QMainWindow):
         self.context = context
         self.setWindowTitle("Speckle Uploader")
         self.setWindowIcon(app_icon())
-        self.resize(1240, 760)
-        self.setMinimumSize(900, 560)
+        self.setMinimumSize(720, 480)
+        self.fit_to_screen()
         self.setAcceptDrops(True)
         self.allow_close = False
 
@@ -158,6 +158,9 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([260, 980])
         splitter.setChildrenCollapsible(False)
+        splitter.setCollapsible(0, True)  # the pickers fold away in a narrow window; the table never does
+        splitter.setCollapsible(1, False)
+        self.splitter = splitter
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -170,6 +173,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(line)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
+
+    def fit_to_screen(self) -> None:
+        """1240 x 760 where there is room; never larger than the screen it opens on (any scaling)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        width, height = 1240, 760
+        if room is not None:
+            width, height = min(width, room.width() - 24), min(height, room.height() - 48)
+        self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
 
     def _bring_to_front(self) -> None:
         self.showNormal()

@@ -128,3 +128,13 @@ def test_the_tray_menu_takes_extra_entries(window: MainWindow) -> None:
     window.tray.add_action(extra)
     actions = [action for action in window.tray.menu.actions() if not action.isSeparator()]
     assert actions[-2] is extra and actions[-1] is window.tray.quit_action
+
+
+def test_the_window_fits_its_screen_and_the_pickers_fold(window: MainWindow) -> None:
+    screen = window.screen()
+    assert screen is not None
+    room = screen.availableGeometry()
+    assert window.width() <= max(room.width(), window.minimumWidth())
+    assert window.height() <= max(room.height(), window.minimumHeight())
+    assert window.minimumWidth() <= 720  # fits 1280x720 logical pixels with room for the desktop's panels
+    assert window.splitter.isCollapsible(0) and not window.splitter.isCollapsible(1)
