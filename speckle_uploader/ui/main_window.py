@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 )
 
 from speckle_uploader.jobs import Job, JobEvent, JobState
-from speckle_uploader.logs import diagnostics
 from speckle_uploader.ui.closing import CloseChoice, ask_on_close, sentence
 from speckle_uploader.ui.columns import COLUMNS, Column
 from speckle_uploader.ui.context import AppContext
@@ -35,6 +34,7 @@ from speckle_uploader.ui.pickers import TargetPicker
 from speckle_uploader.ui.progress_delegate import ProgressDelegate
 from speckle_uploader.ui.queue_bar import QueueBar, files_are
 from speckle_uploader.ui.sign_in import SignInDialog
+from speckle_uploader.ui.support import diagnostics_report, fit_to_screen
 from speckle_uploader.ui.tasks import async_slot, spawn
 from speckle_uploader.ui.tray import Icon, Tray
 from speckle_uploader.ui.watch_tray import WatchedFolders
@@ -49,7 +49,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Speckle Uploader")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(720, 480)
-        self.fit_to_screen()
+        fit_to_screen(self)
         self.setAcceptDrops(True)
         self.allow_close = False
 
@@ -173,15 +173,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(line)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-
-    def fit_to_screen(self) -> None:
-        """1240 x 760 where there is room; never larger than the screen it opens on (any scaling)."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        room = screen.availableGeometry() if screen is not None else None
-        width, height = 1240, 760
-        if room is not None:
-            width, height = min(width, room.width() - 24), min(height, room.height() - 48)
-        self.resize(max(width, self.minimumWidth()), max(height, self.minimumHeight()))
 
     def _bring_to_front(self) -> None:
         self.showNormal()
@@ -316,14 +307,7 @@ class MainWindow(QMainWindow):
         self.table.scrollToBottom()
 
     def copy_diagnostics(self) -> str:
-        session = self.context.session
-        extra = {"Signed in": "no"}
-        if session is not None:
-            extra = {"Server": f"{session.server.name} {session.server.version or ''} at {session.server.url}",
-                     "Server kind": session.server.kind.value,
-                     "Live updates": "connected" if session.live and session.live.connected else "polling",
-                     "Jobs": self.table_model.summary() or "none"}
-        report = diagnostics(extra)
+        report = diagnostics_report(self.context.session, self.table_model.summary())
         QGuiApplication.clipboard().setText(report)
         self.statusBar().showMessage("Diagnostics copied to the clipboard (no token included).", 6000)
         return report
@@ -344,7 +328,6 @@ class MainWindow(QMainWindow):
             return
         self.clear_finished(failed_too=True)
 
-    # -- the whole queue ---------------------------------------------------------------------
     def pause_all(self) -> None:
         self.queue_bar.pause_button.setChecked(True)
 
