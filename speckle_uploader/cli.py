@@ -212,12 +212,20 @@ async def upload(args: argparse.Namespace) -> int:
         if workspace.history is not None:
             workspace.history.project_names[project.id] = project.name
         queue = workspace.queue
+        display: LiveDisplay | LineLog | None = None
         if args.json:
             queue.subscribe(JsonLines(server_url))
-        elif sys.stderr.isatty():
-            queue.subscribe(LiveDisplay())
         else:
-            queue.subscribe(LineLog())
+            display = LiveDisplay() if sys.stderr.isatty() else LineLog()
+            queue.subscribe(display)
+
+        def say(text: str) -> None:
+            # Through the live display where there is one: a line printed under it would be drawn over.
+            if display is not None:
+                display.say(text)
+            else:
+                print(text, file=sys.stderr, flush=True)
+
         for path in args.files:
             queue.add(path, project.id, args.model, version_message=args.message)
         loop = asyncio.get_running_loop()
@@ -229,7 +237,7 @@ async def upload(args: argparse.Namespace) -> int:
             # processing too). A second one stops following at once: the server carries on with what it has.
             interrupted.append(signum)
             if len(interrupted) == 1:
-                print("speckle-uploader: cancelling (Ctrl-C again to stop waiting)", file=sys.stderr)
+                say("speckle-uploader: cancelling (Ctrl-C again to stop waiting)")
                 for job in queue.jobs:
                     queue.cancel(job.id)
             elif not stopping:

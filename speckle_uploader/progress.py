@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from speckle_uploader.formatting import human_size
@@ -49,6 +50,14 @@ class LiveDisplay:
         self._last = now
         self.draw()
 
+    def say(self, text: str) -> None:
+        """A line of our own above the live block (the block is drawn again below it, never over it)."""
+        if self._drawn:
+            self.out.write(f"\x1b[{self._drawn}F\x1b[J")  # up to the block's first line, clear to the end
+            self._drawn = 0
+        self.out.write(text + "\n")
+        self.draw()
+
     def draw(self) -> None:
         names = [clean_server_text(j.file_name, 80) for j in self._jobs]
         width = max(20, max((len(name) for name in names), default=20))
@@ -63,14 +72,25 @@ class LiveDisplay:
 
 
 class LineLog:
-    """One line per state change: for logs and pipes."""
+    """One line per state change, and a progress line every 10 % or 10 s of an upload: for logs and pipes
+    (a 300 MB upload is not 30 s of silence)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, clock: Callable[[], float] = time.monotonic,
+                 every_seconds: float = 10.0) -> None:
         self.out = out or sys.stderr
+        self.clock = clock
+        self.every_seconds = every_seconds
+        self.meter = RateMeter()
         self._seen: dict[int, tuple[JobState, str]] = {}
+        self._reported: dict[int, tuple[int, float]] = {}  # job id -> (tenths of the file told, when)
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
 
     def __call__(self, event: JobEvent, job: Job) -> None:
         if event is JobEvent.PROGRESS:
+            self._progress(job)
             return
         key = (job.state, job.message)
         if self._seen.get(job.id) == key:
@@ -78,6 +98,21 @@ class LineLog:
         self._seen[job.id] = key
         self.out.write(f"{clean_server_text(job.file_name)}: {describe(job)}\n")
         self.out.flush()
+
+    def _progress(self, job: Job) -> None:
+        if job.state is not JobState.UPLOADING or not job.size:
+            return
+        self.meter.add(job)
+        now = self.clock()
+        tenths = int(job.upload_fraction * 10)
+        told, when = self._reported.setdefault(job.id, (0, now))
+        if tenths > told or now - when >= self.every_seconds:
+            self._reported[job.id] = (tenths, now)
+            rate = self.meter.rate(job)
+            speed = f", {human_size(rate)}/s" if rate else ""
+            self.out.write(f"{clean_server_text(job.file_name)}: uploading {job.upload_fraction * 100:.0f}% "
+                           f"({human_size(job.bytes_sent)} of {human_size(job.size)}{speed})\n")
+            self.out.flush()
 
 
 def job_result(job: Job, server_url: str) -> dict[str, Any]:

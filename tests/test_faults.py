@@ -91,3 +91,50 @@ async def test_terminal_displays(cloud_sandbox: ThreadedSandbox, sample_ifc: Pat
     assert lines[0].startswith("simple-wall.ifc: waiting")
     assert lines[-1] == "simple-wall.ifc: success: New version created"
     assert len(lines) == len(set(lines))  # no repeated lines
+
+
+def test_a_pipe_hears_of_a_long_upload_every_tenth_or_ten_seconds() -> None:
+    from pathlib import Path
+
+    from speckle_uploader.jobs import Job, JobEvent
+
+    now = [0.0]
+    out = io.StringIO()
+    log = LineLog(out, clock=lambda: now[0])
+    job = Job(id=1, path=Path("tower.ifc"), project_id="p", model_name="m", size=300_000_000,
+              state=JobState.UPLOADING, message="Uploading")
+    log(JobEvent.STATE, job)
+    for step in range(1, 31):  # 10 MB a second, progress every half second
+        for half in (0.5, 1.0):
+            now[0] = step - 1 + half
+            job.bytes_sent = int(step * 10_000_000 - (10_000_000 if half == 0.5 else 0) / 2)
+            log(JobEvent.PROGRESS, job)
+    progress = [line for line in out.getvalue().splitlines() if "uploading" in line and "%" in line]
+    assert 9 <= len(progress) <= 12  # about one per tenth of the file, never one per chunk
+    assert progress[0].startswith("tower.ifc: uploading 10% (")
+
+    slow = io.StringIO()
+    log = LineLog(slow, clock=lambda: now[0])
+    job.bytes_sent, now[0] = 0, 0.0
+    log(JobEvent.STATE, job)
+    for second in range(1, 41):  # 0.2 % a second: the next tenth never comes, ten seconds do (at 11, 21, 31)
+        now[0] = float(second)
+        job.bytes_sent = second * 600_000
+        log(JobEvent.PROGRESS, job)
+    assert len([line for line in slow.getvalue().splitlines() if "uploading" in line and "%" in line]) == 3
+
+
+def test_a_line_said_during_a_live_display_is_not_drawn_over() -> None:
+    from pathlib import Path
+
+    from speckle_uploader.jobs import Job, JobEvent
+
+    out = io.StringIO()
+    display = LiveDisplay(out)
+    job = Job(id=1, path=Path("tower.ifc"), project_id="p", model_name="m", size=10, state=JobState.UPLOADING)
+    display(JobEvent.ADDED, job)
+    display.say("speckle-uploader: cancelling (Ctrl-C again to stop waiting)")
+    text = out.getvalue()
+    hint = text.index("cancelling")
+    assert "\x1b[1F\x1b[J" in text[:hint]  # the block was cleared first
+    assert text.rindex("tower.ifc") > hint  # and drawn again below the hint
