@@ -12,6 +12,10 @@ REALSERVER="${REALSERVER_DIR:-../shared/realserver}"
 PYTHON="${PYTHON:-.venv/bin/python}"
 CACHE="${REALSERVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/speckle-realserver}"
 LOG="$(mktemp -t realserver-start.XXXXXX.log)"
+# start.sh's default ports for Postgres, Redis and S3 (55432, 56379, 59000) lie in the kernel's range for
+# outgoing connections (32768-60999): on a busy machine a test's client socket can hold one for a moment and
+# the server then cannot listen there. Below that range nothing but a listener takes a port.
+export PG_PORT="${PG_PORT:-25432}" REDIS_PORT="${REDIS_PORT:-26379}" S3_PORT="${S3_PORT:-29000}"
 
 skip() { echo "Real-server suite skipped: $*"; exit 0; }
 
