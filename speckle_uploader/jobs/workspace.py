@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
+from speckle_uploader.jobs.empty_models import EmptyModels
 from speckle_uploader.jobs.history import JobHistory
 from speckle_uploader.jobs.owners import is_alive
 from speckle_uploader.jobs.policy import EngineSettings
 from speckle_uploader.jobs.queue import JobQueue
-from speckle_uploader.speckle import Session, backend_for, sign_in
+from speckle_uploader.speckle import ServerKind, Session, backend_for, sign_in
 
 
 class Workspace:
@@ -31,6 +32,10 @@ class Workspace:
         backend = backend_for(session.server.kind, session.client, session.live)
         self.queue = JobQueue(backend, session.server, session.accepted_extensions, settings=settings,
                               ids=history.allocate_id if history is not None else None)
+        # Models created here for files whose import made no version are removed again (issue 13, point 8).
+        self.empty_models = EmptyModels(self.queue.models, lambda: self.queue.jobs,
+                                        cloud=session.server.kind is ServerKind.CLOUD_INGESTION)
+        self.queue.subscribe(self.empty_models)
         if history is not None:
             self.queue.subscribe(history.listener(session.server.url))
             if restore:
@@ -58,6 +63,7 @@ class Workspace:
         """Stop following (the server carries on with what it has; the history knows to follow it again)."""
         try:
             await self.queue.aclose()
+            await self.empty_models.aclose()
             await self.session.aclose()
         finally:
             if self._owns_history and self.history is not None:

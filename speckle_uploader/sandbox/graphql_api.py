@@ -115,6 +115,10 @@ class ModelNode:
         pending = [u for u in self._uploads() if u.converted_status in (0, 1)]
         return [file_upload_node(u, self._store) for u in pending[:limit]]
 
+    def latestIngestion(self, info: GraphQLResolveInfo) -> dict[str, Any] | None:
+        mine = [i for i in self._store.ingestions.values() if i.model_id == self.id]
+        return ingestion_node(mine[-1]) if mine else None  # the store keeps them in the order they began
+
     def version(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
         if id not in self._model.versions:
             raise SandboxError("NOT_FOUND_ERROR", "Version not found")
@@ -290,7 +294,11 @@ class Mutation:
         def create(info: GraphQLResolveInfo, input: dict[str, Any]) -> ModelNode:
             return ModelNode(store.create_model(input["projectId"], input["name"], _ctx(info).user), store)
 
-        return {"create": create}
+        @guarded
+        def delete(info: GraphQLResolveInfo, input: dict[str, Any]) -> bool:
+            return store.delete_model(input["projectId"], input["id"], _ctx(info).user)
+
+        return {"create": create, "delete": delete}
 
     def versionMutations(self, info: GraphQLResolveInfo) -> dict[str, Any]:
         store = self._store

@@ -253,6 +253,14 @@ class Store:
         project.updated_at = now()
         return model
 
+    def delete_model(self, project_id: str, model_id: str, user: User | None) -> bool:
+        """``modelMutations.delete``: a publisher's right, as creating one is."""
+        project = self.require_publish(project_id, user)
+        self.model(project, model_id)
+        del project.models[model_id]
+        project.updated_at = now()
+        return True
+
     def new_blob(self, project_id: str, file_name: str, user: User | None) -> Blob:
         self.require_publish(project_id, user)
         assert user is not None

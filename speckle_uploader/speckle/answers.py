@@ -196,6 +196,56 @@ class CreateModelAnswer(_Node):
     model_mutations: ModelMutations
 
 
+class ModelMutationsDelete(_Node):
+    delete: bool
+
+
+class DeleteModelAnswer(_Node):
+    model_mutations: ModelMutationsDelete
+
+
+class CountNode(_Node):
+    total_count: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class PendingUpload(_Node):
+    id: Id
+
+
+class TypeName(msgspec.Struct, kw_only=True):
+    typename: str = msgspec.field(name="__typename")
+
+
+class LatestIngestion(_Node):
+    id: Id
+    status_data: TypeName
+
+
+_UNFINISHED_INGESTION = frozenset({"ModelIngestionQueuedStatus", "ModelIngestionProcessingStatus"})
+
+
+class ModelContentsNode(_Node):
+    id: Id
+    versions: CountNode
+    pending_imported_versions: list[PendingUpload]
+    latest_ingestion: LatestIngestion | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """No version, and no import on its way into the model (ours or anyone's)."""
+        importing = (self.latest_ingestion is not None
+                     and self.latest_ingestion.status_data.typename in _UNFINISHED_INGESTION)
+        return self.versions.total_count == 0 and not self.pending_imported_versions and not importing
+
+
+class ModelContentsProject(_Node):
+    model: ModelContentsNode
+
+
+class ModelContentsAnswer(_Node):
+    project: ModelContentsProject
+
+
 class VersionNode(_Node):
     id: Id
     message: str | None = None

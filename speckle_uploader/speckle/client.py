@@ -122,18 +122,35 @@ class SpeckleClient:
         return answers.text(answer.version_mutations.update.message, 2000)
 
     async def find_or_create_model(self, project_id: str, name: str) -> Model:
+        return (await self.find_or_create_model_noting(project_id, name))[0]
+
+    async def find_or_create_model_noting(self, project_id: str, name: str) -> tuple[Model, bool]:
+        """The model, and whether this call created it (one found, even after losing a race, was not)."""
         model = await self.find_model(project_id, name)
         if model is not None:
-            return model
+            return model, False
         try:
-            return await self.create_model(project_id, name)
+            return await self.create_model(project_id, name), True
         except SpeckleError as exc:
             # Another uploader may have created it between our look-up and our create.
             if exc.code == "BRANCH_CREATE_ERROR":
                 model = await self.find_model(project_id, name)
                 if model is not None:
-                    return model
+                    return model, False
             raise
+
+    async def model_is_empty(self, project_id: str, model_id: str, *, cloud: bool) -> bool:
+        """The model has no version and no import on its way (pending upload or unfinished ingestion)."""
+        document = ops.MODEL_CONTENTS_CLOUD if cloud else ops.MODEL_CONTENTS
+        answer = await self.http.query(answers.ModelContentsAnswer, document,
+                                       {"projectId": project_id, "modelId": model_id})
+        return answer.project.model.is_empty
+
+    async def delete_model(self, project_id: str, model_id: str) -> bool:
+        """Delete a model (with all it holds: callers check first that it is empty); the server's yes or no."""
+        answer = await self.http.query(answers.DeleteModelAnswer, ops.DELETE_MODEL,
+                                       {"input": {"projectId": project_id, "id": model_id}})
+        return answer.model_mutations.delete
 
     async def generate_upload_url(self, project_id: str, file_name: str, *, cloud: bool) -> UploadUrl:
         document = ops.GENERATE_UPLOAD_URL_CLOUD if cloud else ops.GENERATE_UPLOAD_URL

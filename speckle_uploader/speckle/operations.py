@@ -73,6 +73,37 @@ mutation CreateModel($input: CreateModelInput!) {
 }
 """
 
+# Whether a model this app created is still empty: no version, and no import on its way into it (an
+# upload by someone else may be in flight). The cloud also says so through the model's latest ingestion.
+MODEL_CONTENTS = """
+query ModelContents($projectId: String!, $modelId: String!) {
+  project(id: $projectId) {
+    id
+    model(id: $modelId) { id versions(limit: 1) { totalCount } pendingImportedVersions(limit: 1) { id } }
+  }
+}
+"""
+
+MODEL_CONTENTS_CLOUD = """
+query ModelContentsCloud($projectId: String!, $modelId: String!) {
+  project(id: $projectId) {
+    id
+    model(id: $modelId) {
+      id
+      versions(limit: 1) { totalCount }
+      pendingImportedVersions(limit: 1) { id }
+      latestIngestion { id statusData { __typename } }
+    }
+  }
+}
+"""
+
+DELETE_MODEL = """
+mutation DeleteModel($input: DeleteModelInput!) {
+  modelMutations { delete(input: $input) }
+}
+"""
+
 # The message a person sees beside each version in Speckle ("Exported for Monday's coordination").
 UPDATE_VERSION = """
 mutation UpdateVersion($input: UpdateVersionInput!) {
@@ -176,6 +207,9 @@ SERVER_KINDS: dict[str, frozenset[ServerKind]] = {
     PROJECT: _ALL,
     PROJECT_MODELS: _ALL,
     CREATE_MODEL: _ALL,
+    MODEL_CONTENTS: frozenset({ServerKind.FILE_IMPORT, ServerKind.LEGACY_REST}),
+    MODEL_CONTENTS_CLOUD: _CLOUD,
+    DELETE_MODEL: _ALL,
     UPDATE_VERSION: _ALL,
     GENERATE_UPLOAD_URL: frozenset({ServerKind.FILE_IMPORT}),
     GENERATE_UPLOAD_URL_CLOUD: _CLOUD,
