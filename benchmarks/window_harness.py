@@ -70,7 +70,7 @@ async def sign_in_and_pick(window: MainWindow, context: AppContext, url: str, to
     await asyncio.sleep(1.0)  # the pickers load
     window.picker.projects.select_where(lambda p: p.name == "Riverside Library")
     await asyncio.sleep(0.5)
-    window.picker.models.select_where(lambda m: m == "per-file")
+    window.picker.per_file.setChecked(True)
     await asyncio.sleep(0.3)
     assert context.target is not None, "no project and model chosen"
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from speckle_uploader.jobs import Job, JobEvent, JobState
 from speckle_uploader.ui.closing import CloseChoice, ask_on_close, sentence
-from speckle_uploader.ui.columns import COLUMNS, Column
+from speckle_uploader.ui.columns import Column, ColumnFitter
 from speckle_uploader.ui.context import AppContext
 from speckle_uploader.ui.drop_zone import DropZone
 from speckle_uploader.ui.header import AccountHeader
@@ -120,9 +120,8 @@ class MainWindow(QMainWindow):
         header_view = self.table.horizontalHeader()
         header_view.setHighlightSections(False)
         header_view.setStretchLastSection(True)
-        for column, spec in COLUMNS.items():
-            self.table.setColumnWidth(column, spec.width)
         header_view.setMinimumSectionSize(60)
+        self.column_fitter = ColumnFitter(self.table)  # fits the columns once per batch of added rows
         header_view.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
         self.empty_hint = QLabel("Files you add appear here, with their progress.")

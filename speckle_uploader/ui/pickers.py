@@ -6,14 +6,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QInputDialog,
+    QCheckBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -21,15 +23,25 @@ from PySide6.QtWidgets import (
 from speckle_uploader.jobs.destination import Destination
 from speckle_uploader.speckle import Model, Page, Project, SpeckleError
 from speckle_uploader.ui.context import AppContext
+from speckle_uploader.ui.new_model import NewModelDialog
 from speckle_uploader.ui.plain import clean, one_line, plain, tooltip
 from speckle_uploader.ui.tasks import spawn
 
 SEARCH_DELAY_MS = 300
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
-PER_FILE = "per-file"
-NEW_MODEL = "new-model"
 
 Fetch = Callable[[str, str | None], Awaitable[Page[Any]]]
+
+
+def keep_selection_visible(widget: QWidget, palette: QPalette) -> None:
+    """Give ``widget`` the highlight of ``palette``'s active group in every group: the chosen row stays as
+    visible when focus is elsewhere (many styles draw an unfocused selection nearly invisibly)."""
+    own = QPalette(widget.palette())
+    for role in (QPalette.ColorRole.Highlight, QPalette.ColorRole.HighlightedText):
+        colour = palette.color(QPalette.ColorGroup.Active, role)
+        own.setColor(QPalette.ColorGroup.Active, role, colour)
+        own.setColor(QPalette.ColorGroup.Inactive, role, colour)
+    widget.setPalette(own)
 
 
 class PagedList(QWidget):
@@ -47,6 +59,7 @@ class PagedList(QWidget):
         self.list = QListWidget()
         self.list.setUniformItemSizes(True)
         self.list.setStyleSheet("QListWidget::item { padding: 3px 4px; }")
+        keep_selection_visible(self.list, self.palette())
         self.status = plain(QLabel())
         self.status.setStyleSheet("color: palette(placeholder-text);")
         self.status.setWordWrap(True)
@@ -69,8 +82,12 @@ class PagedList(QWidget):
         self._seen_cursors: set[str] = set()  # a server that repeats a cursor must not page forever
         self._generation = 0
         self._loading = False
-        self.fixed_items = 0  # items at the top that are not server results
         self.loaded = asyncio.Event()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # e.g. the dark palette: follow it
+            keep_selection_visible(self.list, self.palette())
 
     def _search_now(self) -> None:
         self._debounce.stop()
@@ -79,21 +96,9 @@ class PagedList(QWidget):
     def clear(self) -> None:
         self._generation += 1
         self.list.clear()
-        self.fixed_items = 0
         self._cursor = None
         self._seen_cursors.clear()
         self.status.clear()
-
-    def add_fixed(self, text: str, data: object, tooltip: str = "") -> QListWidgetItem:
-        item = QListWidgetItem(text)
-        item.setData(ITEM_ROLE, data)
-        item.setToolTip(tooltip)
-        font = item.font()
-        font.setItalic(True)
-        item.setFont(font)
-        self.list.insertItem(self.fixed_items, item)
-        self.fixed_items += 1
-        return item
 
     def reload(self) -> None:
         spawn(self.reload_now())
@@ -101,8 +106,7 @@ class PagedList(QWidget):
     async def reload_now(self) -> None:
         """Start again from the first page for the current search text."""
         self._generation += 1
-        while self.list.count() > self.fixed_items:
-            self.list.takeItem(self.list.count() - 1)
+        self.list.clear()
         self._cursor = None
         self._seen_cursors.clear()
         await self._load(self._generation)
@@ -123,12 +127,14 @@ class PagedList(QWidget):
             self._loading = False
         if generation != self._generation:  # a newer search answered first; drop this one
             return
+        shown_ids = {getattr(self.list.item(row).data(ITEM_ROLE), "id", None) for row in range(self.list.count())}
         for entry in page.items:
-            self.list.addItem(self.make_item(entry))
+            if getattr(entry, "id", None) is None or entry.id not in shown_ids:  # e.g. a model just created, put first
+                self.list.addItem(self.make_item(entry))
         fresh = bool(page.items) and page.cursor is not None and page.cursor not in self._seen_cursors
         self._cursor = page.cursor if fresh else None
         self._seen_cursors.update([page.cursor] if page.cursor else [])
-        shown = self.list.count() - self.fixed_items
+        shown = self.list.count()
         self.status.setText("Nothing found" if shown == 0 else
                             f"{shown} of {page.total_count}" if page.total_count > shown else "")
         self.loaded.set()
@@ -171,7 +177,10 @@ class ProjectList(PagedList):
 
 
 class TargetPicker(QWidget):
-    """Project above, model below; tells the context which target is chosen."""
+    """Project above, model below; tells the context which target is chosen.
+
+    The model list holds only models: arrowing through it chooses models and nothing else. "A model for each
+    file" is a check box and "New model…" a button above it, so neither acts on a mere change of selection."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -182,6 +191,20 @@ class TargetPicker(QWidget):
         self.models.fetch = self._fetch_models
         self.projects.chosen.connect(self._project_chosen)
         self.models.chosen.connect(self._model_chosen)
+        self.per_file = QCheckBox("A model for each &file")
+        self.per_file.setToolTip("Each file goes to a model named after it (created when missing)")
+        self.per_file.toggled.connect(self._per_file_toggled)
+        self.new_model_button = QPushButton("&New model…")
+        self.new_model_button.clicked.connect(self.ask_new_model)
+        self.new_model_dialog: NewModelDialog | None = None
+        controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self.per_file)
+        controls.addStretch(1)
+        controls.addWidget(self.new_model_button)
+        model_layout = self.models.layout()
+        assert isinstance(model_layout, QVBoxLayout)
+        model_layout.insertLayout(1, controls)  # under the title, above the search and the list
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(14)
@@ -222,52 +245,87 @@ class TargetPicker(QWidget):
         if self.project is not None and wanted_model:
             await self.models.loaded.wait()
             self.models.select_where(lambda m: isinstance(m, Model) and m.id == wanted_model)
+        elif self.project is not None and model_name == "":
+            self.per_file.setChecked(True)
         elif self.project is not None and model_name is not None:
             await self.models.loaded.wait()
-            if model_name == "":
-                self.models.select_where(lambda m: m == PER_FILE)
-            else:
-                self.models.select_where(lambda m: isinstance(m, Model) and m.name == model_name)
+            self.models.select_where(lambda m: isinstance(m, Model) and m.name == model_name)
 
     def _project_chosen(self, project: Project | None) -> None:
         self.project = project
         self.models.clear()
         self.models.setEnabled(project is not None)
+        self.per_file.blockSignals(True)  # a new project starts with no model chosen
+        self.per_file.setChecked(False)
+        self.per_file.blockSignals(False)
+        self._show_per_file(False)
         self.context.set_target(None)
         if project is None:
             return
-        self.models.add_fixed("A model for each file", PER_FILE,
-                              "Each file goes to a model named after it (created when missing)")
-        if project.can_create_model.authorized:
-            self.models.add_fixed("New model…", NEW_MODEL, "Create a model in this project")
+        can_create = project.can_create_model.authorized
+        self.new_model_button.setEnabled(can_create)
+        self.new_model_button.setToolTip(
+            "Create a model in this project" if can_create
+            else tooltip(f"You cannot create models here: {project.can_create_model.message}"))
         self.models.reload()
 
+    def _show_per_file(self, on: bool) -> None:
+        """With a model per file, the list is not the choice: grey it out (it stays readable)."""
+        self.models.list.setEnabled(not on)
+        self.models.search.setEnabled(not on)
+
+    def _per_file_toggled(self, on: bool) -> None:
+        self._show_per_file(on)
+        if on:
+            self._set_model(None)
+        else:
+            self._model_chosen(self._current_model())
+
+    def _current_model(self) -> Model | None:
+        item = self.models.list.currentItem()
+        data = item.data(ITEM_ROLE) if item is not None and item.isSelected() else None
+        return data if isinstance(data, Model) else None
+
     def _model_chosen(self, choice: object) -> None:
-        if self.project is None or choice is None:
+        if self.per_file.isChecked():
+            return  # the list is greyed out; the check box decides
+        if self.project is None or not isinstance(choice, Model):
             self.context.set_target(None)
             return
-        if choice == NEW_MODEL:
-            self.create_model()
-            return
-        model_name = None if choice == PER_FILE else choice.name  # type: ignore[attr-defined]
-        self.context.set_target(Destination(self.project.id, self.project.name, model_name))
+        self._set_model(choice.name)
 
-    def create_model(self) -> None:
-        spawn(self.create_model_now())
+    def _set_model(self, model_name: str | None) -> None:
+        if self.project is not None:
+            self.context.set_target(Destination(self.project.id, self.project.name, model_name))
 
-    async def create_model_now(self) -> None:
-        assert self.project is not None and self.context.session is not None
-        name, ok = QInputDialog.getText(self, "New model", f"Name of the new model in “{one_line(self.project.name)}”:")
-        name = name.strip()
-        if not ok or not name:
-            self.models.list.setCurrentRow(-1)
+    def ask_new_model(self) -> None:
+        """Open the New model dialog (window-modal, no nested event loop); cancelling it changes nothing."""
+        if self.project is None:
             return
+        dialog = NewModelDialog(self.project.name, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        project = self.project
+        dialog.accepted.connect(lambda: self.create_model(project, dialog.model_name()))
+        self.new_model_dialog = dialog
+        dialog.destroyed.connect(lambda *_: setattr(self, "new_model_dialog", None))
+        dialog.open()
+
+    def create_model(self, project: Project, name: str) -> None:
+        spawn(self.create_model_now(project, name))
+
+    async def create_model_now(self, project: Project, name: str) -> None:
+        assert self.context.session is not None
+        self.models.status.setText("Creating…")
         try:
-            model = await self.context.session.client.create_model(self.project.id, name)
+            model = await self.context.session.client.create_model(project.id, name)
         except SpeckleError as exc:
             self.models.status.setText(str(exc))
-            self.models.list.setCurrentRow(-1)
             return
+        self.models.status.clear()
+        if self.project is None or self.project.id != project.id:
+            return  # another project was chosen meanwhile
         item = self.models.make_item(model)
-        self.models.list.insertItem(self.models.fixed_items, item)
+        self.models.list.insertItem(0, item)
+        self.per_file.setChecked(False)
         self.models.list.setCurrentItem(item)

@@ -9,13 +9,13 @@ import keyring
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog
+from PySide6.QtWidgets import QApplication, QDialog
 
 from speckle_uploader.jobs import JobState
 from speckle_uploader.sandbox import ThreadedSandbox
 from speckle_uploader.speckle.models import Model, Project
 from speckle_uploader.ui.main_window import MainWindow
-from speckle_uploader.ui.pickers import NEW_MODEL, PER_FILE, TargetPicker
+from speckle_uploader.ui.pickers import TargetPicker
 from speckle_uploader.ui.sign_in import SignInDialog
 from tests.conftest import SAMPLES, big_ifc, write
 from tests.keyrings import MemoryKeyring, NoKeyring
@@ -37,14 +37,17 @@ def signed_in(qtbot, window: MainWindow, server: ThreadedSandbox) -> None:  # ty
     qtbot.waitUntil(lambda: window.context.session is not None and not dialog.isVisible(), timeout=5000)
 
 
-def choose(qtbot, picker: TargetPicker, project: str, model: object) -> None:  # type: ignore[no-untyped-def]
+PER_FILE = None  # choose(): "A model for each file"
+
+
+def choose(qtbot, picker: TargetPicker, project: str, model: str | None) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: picker.projects.list.count() > 0, timeout=5000)
     assert picker.projects.select_where(lambda p: p.name == project)
-    qtbot.waitUntil(lambda: picker.models.list.count() > picker.models.fixed_items, timeout=5000)
-    if model not in (PER_FILE, NEW_MODEL):
-        assert picker.models.select_where(lambda m: isinstance(m, Model) and m.name == model)
+    qtbot.waitUntil(lambda: picker.models.list.count() > 0, timeout=5000)
+    if model is PER_FILE:
+        picker.per_file.setChecked(True)
     else:
-        assert picker.models.select_where(lambda m: m == model)
+        assert picker.models.select_where(lambda m: isinstance(m, Model) and m.name == model)
 
 
 def drop(window: MainWindow, paths: list[Path]) -> None:
@@ -132,13 +135,20 @@ def test_cancel_and_retry_a_row(qtbot, window: MainWindow, cloud_sandbox: Thread
     assert jobs[0].model_name == "tower"  # a model per file, named after it
 
 
-def test_new_model_entry_creates_one(qtbot, window: MainWindow, fileimport_sandbox: ThreadedSandbox,  # type: ignore[no-untyped-def]
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_model_button_creates_one(qtbot, window: MainWindow, fileimport_sandbox: ThreadedSandbox) -> None:  # type: ignore[no-untyped-def]
     signed_in(qtbot, window, fileimport_sandbox)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("Coordination", True))
-    choose(qtbot, window.picker, "Harbour Office Tower", NEW_MODEL)
+    picker = window.picker
+    qtbot.waitUntil(lambda: picker.projects.list.count() > 0, timeout=5000)
+    assert picker.projects.select_where(lambda p: p.name == "Harbour Office Tower")
+    qtbot.mouseClick(picker.new_model_button, Qt.MouseButton.LeftButton)
+    dialog = picker.new_model_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClicks(dialog.name, "Coordination")
+    assert dialog.preview.text() == "The model will be named: coordination"  # what the server will call it
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.context.target is not None, timeout=5000)
     assert window.context.target.model_name == "coordination"  # type: ignore[union-attr]
+    assert not picker.per_file.isChecked()
     project = next(p for p in fileimport_sandbox.sandbox.store.projects.values() if p.name == "Harbour Office Tower")
     assert "coordination" in {m.name for m in project.models.values()}
 
@@ -183,8 +193,8 @@ def test_drop_without_target_asks_for_one(qtbot, window: MainWindow, cloud_sandb
         picker = dialog.findChild(TargetPicker)
         qtbot.waitUntil(lambda: picker.projects.list.count() > 0, timeout=5000)
         picker.projects.select_where(lambda p: p.name == "Sample Houses")
-        qtbot.waitUntil(lambda: picker.models.fixed_items > 0, timeout=5000)
-        picker.models.select_where(lambda m: m == PER_FILE)
+        qtbot.waitUntil(lambda: picker.models.isEnabled(), timeout=5000)
+        picker.per_file.setChecked(True)
         dialog.accept()
 
     drop(window, [folder])
