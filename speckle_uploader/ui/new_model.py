@@ -23,7 +23,6 @@ class NewModelDialog(QDialog):
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. Architecture")
         self.preview = plain(QLabel())
-        self.preview.setStyleSheet("color: palette(placeholder-text);")
         self.preview.setWordWrap(True)
         prompt = plain(QLabel(f"Name of the new model in “{one_line(project_name, 120)}”:"))
         prompt.setBuddy(self.name)
