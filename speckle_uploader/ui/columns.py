@@ -68,7 +68,7 @@ COLUMNS: dict[Column, ColumnSpec] = {
 }
 
 
-SAMPLE_ROWS = 40  # rows measured at each end of the table: fitting stays cheap for thousands of rows
+SAMPLE_ROWS = 25  # rows measured at each end of the table: fitting stays cheap for thousands of rows
 FIT_DELAY_MS = 150  # a batch of rows added together is measured once
 
 
