@@ -88,14 +88,24 @@ def test_a_file_at_the_size_limit_and_one_over_it(real: RealServer, tmp_path: Pa
 
 def test_a_broken_ifc_fails_with_the_workers_own_words(real: RealServer, tmp_path: Path, unique: str) -> None:
     broken = write(tmp_path / f"broken-{unique}.ifc", "ISO-10303-21;\nHEADER;\nthis is not an IFC file\n")
+    existing = real.create_model(f"broken-{unique}")  # a model someone made: it stays, with the upload's record
     run = run_cli(real, "--model", f"broken-{unique}", broken)
     assert run.code == 1
     line = run.line_for(broken.name)
-    assert line["status"] == "failed" and line["version_id"] is None
+    assert line["status"] == "failed" and line["version_id"] is None and line["model_id"] == existing["id"]
     record = real.upload_record(line["model_id"], broken.name)
     assert record["convertedStatus"] == 3 and record["convertedVersionId"] is None
     assert line["error"] == record["convertedMessage"]  # verbatim
     assert "could not be opened as an IFC file" in line["error"]  # the worker's words, e.g. SpeckleException: ...
+
+
+def test_a_model_made_for_a_failed_file_is_removed(real: RealServer, tmp_path: Path, unique: str) -> None:
+    """The app created the model for this file and the import failed: the server is left without an empty
+    model (a contributor may delete what it created on 2.31.14)."""
+    broken = write(tmp_path / f"empty-{unique}.ifc", "ISO-10303-21;\nHEADER;\nthis is not an IFC file\n")
+    run = run_cli(real, "--model", f"empty-{unique}", broken)
+    assert run.code == 1 and run.line_for(broken.name)["status"] == "failed"
+    assert real.models_named(f"empty-{unique}") == []
 
 
 def test_obj_and_stl_are_refused_before_sending(real: RealServer, tmp_path: Path, unique: str) -> None:
