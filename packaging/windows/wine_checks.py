@@ -103,7 +103,7 @@ def check_paths(base: Path) -> str:
         target.write_bytes(IFC)
         size = check_file(Path(str(path).replace("/", "\\")), ACCEPTED_EXTENSIONS[ServerKind.CLOUD_INGESTION],
                           100 * 1024 * 1024)
-        found = expand_dropped([path.parent], ACCEPTED_EXTENSIONS[ServerKind.CLOUD_INGESTION])
+        found = expand_dropped([path.parent], ACCEPTED_EXTENSIONS[ServerKind.CLOUD_INGESTION]).files
         # The watcher resolves its folder (os.path.realpath); Wine 8's GetFinalPathNameByHandleW fails past 260
         # characters (ERROR_MORE_DATA) where Windows does not, so its scan is checked on the short path only.
         watched = scan(path.parent, ["*.ifc"], subfolders=False) if len(str(path)) < 260 else {path: None}
