@@ -81,7 +81,7 @@ def expand_dropped(paths: Iterable[Path], accepted: AbstractSet[str], *, limit: 
 def _walk(root: Path, accepted: AbstractSet[str], result: Dropped, add: Callable[[Path], bool],
           stop: threading.Event | None) -> bool:
     """Walk one dropped folder; False when the limit (or ``stop``) ended the walk."""
-    real_root = root.resolve()
+    real_root: list[Path | None] = []  # resolved only when a link needs it (a long path may not resolve)
     problems: list[OSError] = []
     for folder, dirs, files in os.walk(root, followlinks=False, onerror=problems.append):
         if stop is not None and stop.is_set():
@@ -102,7 +102,7 @@ def _walk(root: Path, accepted: AbstractSet[str], result: Dropped, add: Callable
                 result.skipped[HIDDEN] += 1
             elif extension(candidate) not in accepted:
                 result.skipped[OTHER_TYPE] += 1
-            elif candidate.is_symlink() and not _inside(candidate, real_root):
+            elif candidate.is_symlink() and not _inside(candidate, _resolved(root, real_root)):
                 result.skipped[OUTSIDE_LINK] += 1
             elif not add(candidate):
                 return False
@@ -111,7 +111,18 @@ def _walk(root: Path, accepted: AbstractSet[str], result: Dropped, add: Callable
     return True
 
 
-def _inside(link: Path, real_root: Path) -> bool:
+def _resolved(root: Path, cache: list[Path | None]) -> Path | None:
+    if not cache:
+        try:
+            cache.append(root.resolve())
+        except OSError:  # cannot tell where the folder really is: no link out of it is trusted
+            cache.append(None)
+    return cache[0]
+
+
+def _inside(link: Path, real_root: Path | None) -> bool:
+    if real_root is None:
+        return False
     try:
         target = link.resolve(strict=True)
     except (OSError, RuntimeError):  # dangling, or a loop of links

@@ -60,7 +60,10 @@ def matches(name: str, patterns: Iterable[str]) -> bool:
 def scan(folder: Path, patterns: list[str], *, subfolders: bool = True, own_folders: Iterable[Path] = (),
          limit: int = 200_000) -> dict[Path, FileState]:
     """The files under ``folder`` a rule would publish. Raises OSError when the folder itself is gone."""
-    root = folder.resolve()
+    try:
+        root = folder.resolve()
+    except OSError:  # Wine past 260 characters, a share half gone: walk it as given
+        root = folder.absolute()
     skip = {p.resolve() for p in own_folders}
     found: dict[Path, FileState] = {}
     pending = [root]
