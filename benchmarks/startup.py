@@ -21,24 +21,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BARE = """
-import sys, time
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QLabel
-app = QApplication(sys.argv)
-window = QLabel("bare window")
-class Probe(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint:
-            print(f"first paint at {time.time():.6f}", flush=True)
-            QTimer.singleShot(0, app.quit)
-        return False
-probe = Probe()
-window.installEventFilter(probe)
-window.resize(640, 400)
-window.show()
-app.exec()
-"""
 
 
 def launch(command: list[str], env: dict[str, str]) -> float:
@@ -64,7 +46,7 @@ def main() -> int:
     env.pop("QT_QPA_PLATFORM", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed app: compiled modules cached after the first run
     candidates = {
-        "bare PySide6 window": [sys.executable, "-c", BARE],
+        "bare PySide6 window": [sys.executable, str(ROOT / "benchmarks" / "bare_window.py")],
         "app from source": [str(ROOT / ".venv" / "bin" / "speckle-uploader"), "--startup-probe"],
     }
     bundle = ROOT / "dist" / "Speckle Uploader" / "speckle-uploader"

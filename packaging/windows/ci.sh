@@ -78,24 +78,7 @@ say "time to first paint of the real window (Qt's windows platform on Wine's X11
 wineserver -w  # a Wine desktop started without a display must be gone before a window is drawn
 # The reference, as in benchmarks/startup.py: a bare PySide6 window from Wine's Python (Wine's own start-up
 # is most of either figure).
-cat > "$CACHE/bare_window.py" <<'PY'
-import sys, time
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QLabel
-app = QApplication(sys.argv)
-window = QLabel("bare window")
-class Probe(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint:
-            print(f"first paint at {time.time():.6f}", flush=True)
-            QTimer.singleShot(0, app.quit)
-        return False
-probe = Probe()
-window.installEventFilter(probe)
-window.resize(640, 400)
-window.show()
-app.exec()
-PY
+cp benchmarks/bare_window.py "$CACHE/bare_window.py"
 SPECKLE_UPLOADER_HOME=$(mktemp -d) xvfb-run -a -s "-screen 0 1280x800x24" python3 - "$EXE" \
   "$CACHE/prefix/drive_c/Python311/python.exe" "$(winepath -w "$CACHE/bare_window.py")" <<'PY'
 import statistics, subprocess, sys, threading, time
