@@ -319,8 +319,7 @@ def show_history(args: argparse.Namespace) -> int:
     history = opened.history
     try:
         server = _server(args.server) if args.server else None
-        for job in history.load(server, limit=max(1, args.limit)):
-            job_server = history.server_of(job.id) or ""
+        for job_server, job in history.recent(server, limit=max(1, args.limit)):
             if args.json:
                 print(json.dumps({**job_result(job, job_server), "server": job_server,
                                   "finished_at": job.finished_at, "created_at": job.created_at},

@@ -200,6 +200,10 @@ class JobHistory:
     # -- reading -----------------------------------------------------------------------------
     def load(self, server_url: str | None = None, *, limit: int | None = None) -> list[Job]:
         """The jobs of one server (None: every server), oldest first; ``limit``: only the most recent."""
+        return [job for _server, job in self.recent(server_url, limit=limit)]
+
+    def recent(self, server_url: str | None = None, *, limit: int | None = None) -> list[tuple[str, Job]]:
+        """As ``load``, each job with the server it went to."""
         where, args = ("WHERE server_url = ?", [server_url]) if server_url is not None else ("", [])
         tail = f"ORDER BY id DESC LIMIT {int(limit)}" if limit is not None else "ORDER BY id DESC"
         rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM jobs {where} {tail}", args).fetchall()
@@ -208,12 +212,8 @@ class JobHistory:
             record = dict(zip(COLUMNS, row, strict=True))
             if record["project_name"]:
                 self.project_names[record["project_id"]] = record["project_name"]
-            jobs.append(_job_from(record))
+            jobs.append((str(record["server_url"]), _job_from(record)))
         return jobs
-
-    def server_of(self, job_id: int) -> str | None:
-        row = self._db.execute("SELECT server_url FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return str(row[0]) if row else None
 
 
 def _job_from(record: dict[str, object]) -> Job:

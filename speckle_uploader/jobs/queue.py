@@ -78,9 +78,6 @@ class JobQueue:
     def jobs(self) -> list[Job]:
         return list(self._jobs.values())
 
-    def job(self, job_id: int) -> Job | None:
-        return self._jobs.get(job_id)
-
     # -- commands --------------------------------------------------------------------------------
     def add(self, path: Path, project_id: str, model_name: str | None = None, *, check_now: bool = True,
             version_message: str | None = None, rule_id: int | None = None) -> Job:

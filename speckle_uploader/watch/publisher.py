@@ -276,7 +276,7 @@ class RulePublisher:
         self.rule.paused = True
         self._set(RuleState.PAUSED, "Paused")
 
-    def resume(self, now: float) -> None:
+    def resume(self) -> None:
         self.rule.paused = False
         self._failures = 0
         self._set(RuleState.WATCHING, "")

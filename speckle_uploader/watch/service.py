@@ -124,7 +124,7 @@ class WatchService:
 
     def resume(self, rule_id: int) -> None:
         publisher = self._publishers[rule_id]
-        publisher.resume(self.clock())
+        publisher.resume()
         self.store.save(publisher.rule)
         self._next_scan[rule_id] = 0.0
         self._wake.set()
